@@ -1,0 +1,123 @@
+"""Greedy winner determination: best bids first, each at its cheapest feasible placement.
+
+Fast and never wrong, only short of optimal; it warm-starts the exact search and is the
+baseline every benchmark compares against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gpux.clearing.instance import Instance, IntArray, LegUse
+
+
+def _deltas(legs: tuple[LegUse, ...]) -> list[tuple[int, int, int, IntArray]]:
+    """Per pool, the GPUs a placement adds over the span of its legs there."""
+    spans: dict[int, list[LegUse]] = {}
+    for leg in legs:
+        spans.setdefault(leg.pool, []).append(leg)
+    out = []
+    for p, pool_legs in spans.items():
+        lo = min(leg.start for leg in pool_legs)
+        hi = max(leg.end for leg in pool_legs)
+        add = np.zeros(hi - lo, dtype=np.int64)
+        for leg in pool_legs:
+            add[leg.start - lo:leg.end - lo] += leg.gpus
+        out.append((p, lo, hi, add))
+    return out
+
+
+class Ledger:
+    """GPUs taken so far per pool and slot, with the cost of taking more."""
+
+    def __init__(self, instance: Instance) -> None:
+        self.instance = instance
+        self.demand = [np.zeros(instance.slots, dtype=np.int64) for _ in instance.pool_ids]
+        self.own: dict[tuple[str, int], IntArray] = {}
+        self.cum = []
+        for groups in instance.groups:
+            caps = np.array([g.cap for g in groups], dtype=np.int64).reshape(len(groups), -1)
+            self.cum.append(np.vstack([np.zeros((1, instance.slots), dtype=np.int64),
+                                       np.cumsum(caps, axis=0)]))
+        self.reserves = [np.array([g.reserve for g in gs], dtype=np.int64)[:, None]
+                         for gs in instance.groups]
+
+    def _taken(self, p: int, lo: int, hi: int, level: IntArray) -> IntArray:
+        cum = self.cum[p][:, lo:hi]
+        return np.clip(level[None, :] - cum[:-1], 0, cum[1:] - cum[:-1])
+
+    def extra_cost(self, c: int) -> int | None:
+        """What accepting candidate `c` adds to supply cost, or None if it does not fit."""
+        inst = self.instance
+        cand = inst.candidates[c]
+        buyer = inst.buyer(cand.bid)
+        total = 0
+        for p, lo, hi, gpus in _deltas(cand.legs):
+            before = self.demand[p][lo:hi]
+            after = before + gpus
+            if (after > inst.cap[p][lo:hi]).any():
+                return None
+            if inst.sellers_by_pool[p] and not self._self_trade_ok(p, lo, hi, buyer, gpus):
+                return None
+            cost = (self._taken(p, lo, hi, after) - self._taken(p, lo, hi, before))
+            total += int((cost * self.reserves[p]).sum())
+        return total
+
+    def _self_trade_ok(self, p: int, lo: int, hi: int, buyer: str, gpus: IntArray) -> bool:
+        inst = self.instance
+        demand = self.demand[p][lo:hi] + gpus
+        room = np.zeros(hi - lo, dtype=np.int64)
+        for g in inst.groups[p]:
+            if g.seller is None:
+                room += g.cap[lo:hi]
+        for seller in inst.sellers_by_pool[p]:
+            own_cap = sum((g.cap[lo:hi] for g in inst.groups[p] if g.seller == seller),
+                          np.zeros(hi - lo, dtype=np.int64))
+            mine = self.own.get((seller, p))
+            held = (mine[lo:hi] if mine is not None else 0) + (gpus if seller == buyer else 0)
+            room += np.minimum(own_cap, demand - held)
+        return bool((room >= demand).all())
+
+    def add(self, c: int) -> None:
+        """Record candidate `c` as accepted."""
+        inst = self.instance
+        cand = inst.candidates[c]
+        buyer = inst.buyer(cand.bid)
+        for leg in cand.legs:
+            self.demand[leg.pool][leg.start:leg.end] += leg.gpus
+            if buyer in inst.sellers_by_pool[leg.pool]:
+                key = (buyer, leg.pool)
+                if key not in self.own:
+                    self.own[key] = np.zeros(inst.slots, dtype=np.int64)
+                self.own[key][leg.start:leg.end] += leg.gpus
+
+
+def greedy(instance: Instance, order: list[int] | None = None) -> list[int]:
+    """Accept bids in order of best margin per GPU-slot, each at its cheapest placement."""
+    ledger = Ledger(instance)
+
+    def density(b: int) -> int:
+        best = 0
+        for c in instance.by_bid[b]:
+            cand = instance.candidates[c]
+            size = sum(leg.gpus * (leg.end - leg.start) for leg in cand.legs)
+            best = max(best, cand.margin // size)
+        return best
+
+    if order is None:
+        order = sorted((b for b in range(len(instance.by_bid)) if instance.by_bid[b]),
+                       key=density, reverse=True)
+    chosen = []
+    for b in order:
+        best, best_gain = -1, 0
+        for c in instance.by_bid[b]:
+            cand = instance.candidates[c]
+            if cand.margin <= best_gain:
+                continue
+            cost = ledger.extra_cost(c)
+            if cost is not None and cand.value - cost > best_gain:
+                best, best_gain = c, cand.value - cost
+        if best >= 0:
+            ledger.add(best)
+            chosen.append(best)
+    return chosen
