@@ -36,7 +36,8 @@ class Ledger:
         self.own: dict[tuple[str, int], IntArray] = {}
         self.cum = []
         for groups in instance.groups:
-            caps = np.array([g.cap for g in groups], dtype=np.int64).reshape(len(groups), -1)
+            caps = np.array([g.cap for g in groups], dtype=np.int64).reshape(
+                len(groups), instance.slots)
             self.cum.append(np.vstack([np.zeros((1, instance.slots), dtype=np.int64),
                                        np.cumsum(caps, axis=0)]))
         self.reserves = [np.array([g.reserve for g in gs], dtype=np.int64)[:, None]
