@@ -1,0 +1,161 @@
+"""The `gpux` command line.
+
+Exit status: 0 on success, 1 when `gpux check` finds violations, 2 on bad input (a bad file
+or argument), with a message on stderr naming what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gpux.domain.errors import ExchangeError
+
+EXIT_VIOLATIONS = 1
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A bad argument or unreadable file: exit status 2."""
+
+
+def _read_json(path: str) -> Any:
+    from gpux.entrypoints.jsonio import loads
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read: {err.strerror}") from err
+    try:
+        return loads(text)
+    except ValueError as err:
+        raise UsageError(f"{path}: not valid JSON: {err}") from err
+
+
+def _positive(kind: type[int] | type[float]) -> Any:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, was {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, was {text!r}")
+        return value
+    return parse
+
+
+def cmd_clear(args: argparse.Namespace) -> int:
+    """Clear one book and print its result."""
+    from gpux.clearing.auction import clear
+    from gpux.clearing.solver import SolveParams
+    from gpux.domain.bookjson import read_book
+    from gpux.domain.result import result_to_doc
+    from gpux.entrypoints.jsonio import dumps
+
+    book = read_book(_read_json(args.book))
+    params = SolveParams(time_limit=args.time_limit, workers=args.workers, seed=args.seed)
+    print(dumps(result_to_doc(clear(book, params))))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Check a result against its book; print every violation."""
+    from gpux.clearing.check import check_result
+    from gpux.domain.bookjson import read_book
+
+    book = read_book(_read_json(args.book))
+    result = _read_json(args.result)
+    problems = check_result(book, result)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} violation(s)", file=sys.stderr)
+        return EXIT_VIOLATIONS
+    print("ok: the result meets every rule of gpu-auction/1")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Write a generated book to stdout or a file."""
+    from gpux.entrypoints.jsonio import dumps
+
+    if args.kind == "market":
+        from gpux.marketgen.market import generate_market
+
+        doc = generate_market(args.bids, args.seed, slots=args.slots)
+    else:
+        from gpux.marketgen.cats import generate_cats_arbitrary
+
+        doc = generate_cats_arbitrary(args.goods, args.bids, args.seed)
+    text = dumps(doc, indent=None)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print a human summary of a result."""
+    from gpux.domain.bookjson import read_book
+    from gpux.entrypoints.report import report
+
+    print(report(read_book(_read_json(args.book)), _read_json(args.result)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    top = argparse.ArgumentParser(prog="gpux", description="GPU compute exchange")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    clear = sub.add_parser("clear", help="clear an auction book, print the result (JSON)")
+    clear.add_argument("book", help="book file in gpu-auction/1 format, or - for stdin")
+    clear.add_argument("--time-limit", type=_positive(float), default=30.0,
+                       help="wall-clock seconds for winner determination (default 30)")
+    clear.add_argument("--workers", type=_positive(int), default=2,
+                       help="CP-SAT worker threads (default 2)")
+    clear.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    clear.set_defaults(run=cmd_clear)
+
+    check = sub.add_parser("check", help="check a result against its book, every rule")
+    check.add_argument("book")
+    check.add_argument("result")
+    check.set_defaults(run=cmd_check)
+
+    rep = sub.add_parser("report", help="summarise a result: volume, prices, fills")
+    rep.add_argument("book")
+    rep.add_argument("result")
+    rep.set_defaults(run=cmd_report)
+
+    gen = sub.add_parser("generate", help="generate a book")
+    gen.add_argument("kind", choices=["market", "cats"],
+                     help="market: a realistic GPU market; cats: CATS 'arbitrary'")
+    gen.add_argument("--bids", type=_positive(int), required=True)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--slots", type=_positive(int), default=168,
+                     help="hourly slots in the horizon (market only, default 168)")
+    gen.add_argument("--goods", type=_positive(int), default=100, help="goods (cats only)")
+    gen.add_argument("--out", help="write to this file instead of stdout")
+    gen.set_defaults(run=cmd_generate)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except UsageError as err:
+        print(f"gpux {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ExchangeError as err:
+        print(f"gpux {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
