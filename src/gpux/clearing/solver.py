@@ -21,7 +21,10 @@ from gpux.clearing.model import build
 from gpux.clearing.supply import cheapest_supply, floor_prices, repair, surplus_of
 
 # A component with at most this many candidates is handed to CP-SAT whole.
-WHOLE_MODEL_CANDIDATES = 1_500
+WHOLE_MODEL_CANDIDATES = 20_000
+# Below this many candidates the whole model gets all the time; above, a share of it.
+SMALL_COMPONENT = 800
+WHOLE_MODEL_SHARE = 0.35
 NEIGHBOURHOOD_BIDS = 40
 RELATIVE_GAP = 1e-4
 
@@ -96,10 +99,14 @@ def _solve_free(instance: Instance, free_bids: list[int], chosen: set[int],
     sub = build(instance, free_bids, fixed, floors)
     hint = {v: int(c in chosen) for c, v in sub.x.items()}
     solver, status = _run(sub.model, params, limit, hint)
-    if status not in ("OPTIMAL", "FEASIBLE"):
-        return [c for c in chosen if c in sub.x], 0, False
+    if status not in ("OPTIMAL", "FEASIBLE", "UNKNOWN"):
+        raise RuntimeError(f"CP-SAT rejected a neighbourhood model: {status}")
+    # Even without a solution (UNKNOWN) CP-SAT's best bound is a valid upper bound.
+    bound = math.ceil(solver.best_objective_bound)
+    if status == "UNKNOWN":
+        return [c for c in chosen if c in sub.x], bound, False
     picked = [c for c, v in sub.x.items() if solver.boolean_value(v)]
-    return picked, math.ceil(solver.best_objective_bound), status == "OPTIMAL"
+    return picked, bound, status == "OPTIMAL"
 
 
 def solve(instance: Instance, params: SolveParams) -> Solution:
@@ -122,18 +129,23 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
         remaining_work -= size
         comp_set = set(comp)
         before = {c for c in current if instance.candidates[c].bid in comp_set}
+        comp_deadline = time.monotonic() + share
+        comp_bound = sum(_best_margin(instance, b) for b in comp)
         if size <= WHOLE_MODEL_CANDIDATES:
-            picked, bound, optimal = _solve_free(instance, comp, current, params, share)
+            # The whole model proves a bound (and often optimality); what time it leaves
+            # goes to neighbourhood search.
+            limit = share if size <= SMALL_COMPONENT else share * WHOLE_MODEL_SHARE
+            picked, bound, optimal = _solve_free(instance, comp, current, params, limit)
             trial = (current - before) | set(picked)
             trial_list, _ = repair(instance, sorted(trial))
             if _surplus(instance, trial_list) >= _surplus(instance, sorted(current)):
                 current = set(trial_list)
-            bound_total += max(bound, _surplus_part(instance, current, comp_set))
-            proven = proven and optimal
-            continue
+            comp_bound = min(comp_bound, max(bound, _surplus_part(instance, current, comp_set)))
+            if optimal:
+                bound_total += comp_bound
+                continue
         proven = False
-        bound_total += sum(_best_margin(instance, b) for b in comp)
-        comp_deadline = time.monotonic() + share
+        bound_total += comp_bound
         while time.monotonic() < comp_deadline - 0.05:
             lns_rounds += 1
             free = _neighbourhood(instance, comp, current, rng)

@@ -1,0 +1,140 @@
+"""Clear one auction: book -> instance -> allocation -> prices -> result.
+
+The one entry point the CLI and the worker call. Every result it returns has passed the
+independent check; a result that does not is a bug, and it raises rather than publish it.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+from gpux.clearing.allocation import Allocation, Placement
+from gpux.clearing.check import check_result
+from gpux.clearing.instance import Instance, prepare
+from gpux.clearing.pricing import Prices, clearing_prices
+from gpux.clearing.solver import Solution, SolveParams, solve
+from gpux.clearing.supply import cheapest_supply
+from gpux.domain.book import Book
+from gpux.domain.money import from_micros
+from gpux.domain.result import (
+    AcceptedBid,
+    LegFill,
+    PriceRange,
+    Result,
+    Supplied,
+    result_to_doc,
+)
+
+
+class CheckFailed(AssertionError):
+    """The engine produced a result its own independent check rejects (a bug, never input)."""
+
+
+def to_allocation(instance: Instance, chosen: list[int]) -> Allocation:
+    """The plain allocation of chosen candidates, supply split over each group's asks."""
+    book = instance.book
+    placements = []
+    for c in chosen:
+        cand = instance.candidates[c]
+        placements.append(Placement(book.bids[cand.bid].id, cand.alternative, cand.start,
+                                    tuple(instance.pool_ids[leg.pool] for leg in cand.legs)))
+    supply: dict[str, dict[int, int]] = {}
+    for groups, rows in zip(instance.groups, cheapest_supply(instance, chosen), strict=True):
+        for g, take in zip(groups, rows, strict=True):
+            for t in take.nonzero()[0].tolist():
+                left = int(take[t])
+                for i in g.asks:
+                    ask = book.asks[i]
+                    if left == 0:
+                        break
+                    if ask.start <= t < ask.end:
+                        got = min(ask.gpus, left)
+                        supply.setdefault(ask.id, {})[t] = got
+                        left -= got
+    return Allocation(tuple(placements), supply)
+
+
+def _runs(values: dict[int, int]) -> list[tuple[int, int, int]]:
+    """Maximal ranges [start, end) of equal value over consecutive slots."""
+    out: list[tuple[int, int, int]] = []
+    for t in sorted(values):
+        if out and out[-1][1] == t and out[-1][2] == values[t]:
+            out[-1] = (out[-1][0], t + 1, values[t])
+        else:
+            out.append((t, t + 1, values[t]))
+    return out
+
+
+def build_result(book: Book, allocation: Allocation, prices: Prices, solution: Solution,
+                 stats: dict[str, object]) -> Result:
+    """Assemble the spec's result: payments and revenues follow from the prices."""
+    by_pool = prices.by_pool
+    bids = {b.id: b for b in book.bids}
+    accepted = []
+    for pl in sorted(allocation.placements, key=lambda p: p.bid):
+        alt = bids[pl.bid].alternatives[pl.alternative]
+        legs, paid = [], 0
+        for leg, pool in zip(alt.legs, pl.pools, strict=True):
+            lo, hi = pl.start + leg.offset, pl.start + leg.end_offset
+            paid += leg.gpus * sum(by_pool[pool][t] or 0 for t in range(lo, hi))
+            legs.append(LegFill(pool, lo, hi, leg.gpus))
+        accepted.append(AcceptedBid(pl.bid, pl.alternative, pl.start, from_micros(paid),
+                                    tuple(legs)))
+    asks = {a.id: a for a in book.asks}
+    supplied, cost = [], Decimal(0)
+    for ask_id in sorted(allocation.supply):
+        ask = asks[ask_id]
+        for lo, hi, gpus in _runs({t: g for t, g in allocation.supply[ask_id].items() if g}):
+            earned = gpus * sum(by_pool[ask.pool][t] or 0 for t in range(lo, hi))
+            supplied.append(Supplied(ask_id, lo, hi, gpus, from_micros(earned)))
+            cost += gpus * (hi - lo) * ask.price
+    value = sum((bids[p.bid].alternatives[p.alternative].value
+                 for p in allocation.placements), Decimal(0))
+    price_rows: list[PriceRange] = []
+    for pool_id in sorted(by_pool):
+        defined = {t: v for t, v in enumerate(by_pool[pool_id]) if v is not None}
+        price_rows.extend(PriceRange(pool_id, lo, hi, from_micros(v))
+                          for lo, hi, v in _runs(defined))
+    surplus = value - cost
+    bound = max(from_micros(solution.bound), surplus)
+    return Result("optimal" if solution.optimal else "feasible", surplus, bound,
+                  tuple(accepted), tuple(supplied), tuple(price_rows), stats)
+
+
+def clear(book: Book, params: SolveParams | None = None) -> Result:
+    """Solve, price and check one auction's book."""
+    params = params or SolveParams()
+    started = time.monotonic()
+    instance = prepare(book)
+    prepared = time.monotonic()
+    solution = solve(instance, params)
+    allocation = to_allocation(instance, solution.chosen)
+    solved = time.monotonic()
+    prices = clearing_prices(book, allocation, time_limit=max(params.time_limit, 5.0))
+    priced = time.monotonic()
+    stats: dict[str, object] = {
+        "solve_seconds": round(solved - prepared, 3),
+        "prepare_seconds": round(prepared - started, 3),
+        "pricing_seconds": round(priced - solved, 3),
+        "bids": len(book.bids), "asks": len(book.asks), "pools": len(book.pools),
+        **instance.stats, **solution.stats,
+        "gap": _gap(solution),
+        "pricing_envy": from_micros(prices.envy_micros),
+        "pricing_overprice": from_micros(prices.overprice_micros),
+        "pricing": prices.stats,
+        "warnings": list(book.warnings),
+    }
+    stats["solve_seconds"] = round(solved - prepared, 3)
+    result = build_result(book, allocation, prices, solution, stats)
+    problems = check_result(book, result_to_doc(result))
+    if problems:
+        raise CheckFailed("result failed the independent check:\n" + "\n".join(problems))
+    return result
+
+
+def _gap(solution: Solution) -> Decimal:
+    if solution.bound <= 0:
+        return Decimal(0)
+    return (Decimal(solution.bound - solution.surplus) / Decimal(solution.bound)).quantize(
+        Decimal("0.000001"))
