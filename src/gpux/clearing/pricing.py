@@ -57,8 +57,9 @@ class UnpriceableAllocation(ExchangeError, ValueError):
 
     def __init__(self, bids: list[str]) -> None:
         self.bids = tuple(bids)
-        super().__init__(f"{len(bids)} accepted bid(s) cannot pay the supply floor: "
-                         f"{', '.join(bids[:10])}")
+        super().__init__(
+            f"{len(bids)} accepted bid(s) cannot pay the supply floor: {', '.join(bids[:10])}"
+        )
 
 
 def clearing_prices(book: Book, allocation: Allocation, *, time_limit: float = 30.0) -> Prices:
@@ -90,16 +91,20 @@ def floor_prices(book: Book, allocation: Allocation) -> Prices:
     """Prices at the supply floor; where nothing is sold, at the lowest reserve there."""
     started = time.monotonic()
     inst = _priceable(book, allocation)
-    return _priced(inst, PlacementSearch(inst, inst.losing), _resting(inst),
-                   {"method": "supply-floor"}, started)
+    return _priced(
+        inst,
+        PlacementSearch(inst, inst.losing),
+        _resting(inst),
+        {"method": "supply-floor"},
+        started,
+    )
 
 
 def lp_dual_prices(book: Book, allocation: Allocation, *, time_limit: float = 300.0) -> Prices:
     """Duals of the relaxed winner determination, raised to the floor and lowered to budgets."""
     started = time.monotonic()
     inst = _priceable(book, allocation)
-    dollars, stats = wd_lp_duals(inst, PlacementSearch(inst, inst.book.bids),
-                                 started + time_limit)
+    dollars, stats = wd_lp_duals(inst, PlacementSearch(inst, inst.book.bids), started + time_limit)
     stats = {"method": "lp-duals", **stats}
     if dollars is None:
         stats["method"] = "supply-floor (no LP solution)"
@@ -111,15 +116,17 @@ def lp_dual_prices(book: Book, allocation: Allocation, *, time_limit: float = 30
     return _priced(inst, PlacementSearch(inst, inst.losing), prices, stats, started)
 
 
-def pricing_errors(book: Book, allocation: Allocation, by_pool: dict[str, list[int | None]]
-                   ) -> tuple[int, int]:
+def pricing_errors(
+    book: Book, allocation: Allocation, by_pool: dict[str, list[int | None]]
+) -> tuple[int, int]:
     """(envy, overprice) in micros of any price vector, computed exactly."""
     inst = prepare_pricing(book, allocation)
     return _errors(inst, PlacementSearch(inst, inst.losing), _from_by_pool(inst, by_pool))
 
 
-def price_violations(book: Book, allocation: Allocation, by_pool: dict[str, list[int | None]]
-                     ) -> list[str]:
+def price_violations(
+    book: Book, allocation: Allocation, by_pool: dict[str, list[int | None]]
+) -> list[str]:
     """What in a price vector breaks the spec's rules; empty when it meets all of them."""
     inst = prepare_pricing(book, allocation)
     try:
@@ -128,12 +135,15 @@ def price_violations(book: Book, allocation: Allocation, by_pool: dict[str, list
         return [str(err)]
     problems = []
     for p, t in np.argwhere(inst.has_ask & (prices < inst.floor)).tolist():
-        problems.append(f"{inst.pool_ids[p]} slot {t}: price {prices[p, t]} is below the "
-                        f"supply floor {inst.floor[p, t]}")
+        problems.append(
+            f"{inst.pool_ids[p]} slot {t}: price {prices[p, t]} is below the "
+            f"supply floor {inst.floor[p, t]}"
+        )
     for p, t in np.argwhere(inst.has_ask & (prices < 0)).tolist():
         problems.append(f"{inst.pool_ids[p]} slot {t}: price {prices[p, t]} is negative")
-    problems.extend(f"bid {b.bid} pays more than its value {b.value}"
-                    for b in unaffordable(inst, prices))
+    problems.extend(
+        f"bid {b.bid} pays more than its value {b.value}" for b in unaffordable(inst, prices)
+    )
     return problems
 
 
@@ -152,8 +162,11 @@ def _resting(inst: PricingInstance) -> IntArray:
 
 def _valid(inst: PricingInstance, prices: IntArray) -> bool:
     on_asks = inst.has_ask
-    return bool(np.all(prices[on_asks] >= inst.floor[on_asks])
-                and np.all(prices[on_asks] >= 0) and not unaffordable(inst, prices))
+    return bool(
+        np.all(prices[on_asks] >= inst.floor[on_asks])
+        and np.all(prices[on_asks] >= 0)
+        and not unaffordable(inst, prices)
+    )
 
 
 def _errors(inst: PricingInstance, search: PlacementSearch, prices: IntArray) -> tuple[int, int]:
@@ -161,8 +174,13 @@ def _errors(inst: PricingInstance, search: PlacementSearch, prices: IntArray) ->
     return sum(max(0, int(b)) for b in best.tolist()), overprice(inst, prices)
 
 
-def _priced(inst: PricingInstance, search: PlacementSearch, prices: IntArray,
-            stats: dict[str, object], started: float) -> Prices:
+def _priced(
+    inst: PricingInstance,
+    search: PlacementSearch,
+    prices: IntArray,
+    stats: dict[str, object],
+    started: float,
+) -> Prices:
     envy, over = _errors(inst, search, prices)
     stats["seconds"] = round(time.monotonic() - started, 3)
     return Prices(_to_by_pool(inst, prices), envy, over, stats)
@@ -189,8 +207,10 @@ def _from_by_pool(inst: PricingInstance, by_pool: dict[str, list[int | None]]) -
             raise ValueError(f"pool {pool_id} needs a list of {inst.slots} prices, was {row!r}")
         for t, v in enumerate(row):
             if inst.has_ask[p, t] != (v is not None):
-                raise ValueError(f"pool {pool_id} slot {t}: a price is needed exactly where the "
-                                 f"pool has an ask, was {v!r}")
+                raise ValueError(
+                    f"pool {pool_id} slot {t}: a price is needed exactly where the "
+                    f"pool has an ask, was {v!r}"
+                )
             if v is not None:
                 prices[p, t] = v
     return prices

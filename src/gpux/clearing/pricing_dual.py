@@ -35,9 +35,15 @@ class _RelaxedWinnerDetermination:
         self.row_of = {(int(p), int(t)): i for i, (p, t) in enumerate(cells.tolist())}
         self.n_cells = len(cells)
         n_bids = len(search.placed)
-        self.h.addRows(self.n_cells + n_bids, np.full(self.n_cells + n_bids, -kHighsInf),
-                       np.concatenate([np.zeros(self.n_cells), np.ones(n_bids)]), 0,
-                       np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+        self.h.addRows(
+            self.n_cells + n_bids,
+            np.full(self.n_cells + n_bids, -kHighsInf),
+            np.concatenate([np.zeros(self.n_cells), np.ones(n_bids)]),
+            0,
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0, dtype=np.int32),
+            np.zeros(0),
+        )
         offered: dict[tuple[int, int, int], int] = defaultdict(int)
         index = inst.pool_index
         for ask in inst.book.asks:
@@ -45,11 +51,16 @@ class _RelaxedWinnerDetermination:
             for t in range(ask.start, ask.end):
                 offered[index[ask.pool], t, reserve] += ask.gpus
         keys = list(offered)
-        self.h.addCols(len(keys), np.array([k[2] / 1e6 for k in keys]), np.zeros(len(keys)),
-                       np.array([float(offered[k]) for k in keys]), len(keys),
-                       np.arange(len(keys), dtype=np.int32),
-                       np.array([self.row_of[k[0], k[1]] for k in keys], dtype=np.int32),
-                       np.full(len(keys), -1.0))
+        self.h.addCols(
+            len(keys),
+            np.array([k[2] / 1e6 for k in keys]),
+            np.zeros(len(keys)),
+            np.array([float(offered[k]) for k in keys]),
+            len(keys),
+            np.arange(len(keys), dtype=np.int32),
+            np.array([self.row_of[k[0], k[1]] for k in keys], dtype=np.int32),
+            np.full(len(keys), -1.0),
+        )
         self.columns = 0
         self.seen: set[tuple[int, int, int, tuple[LegUse, ...]]] = set()
 
@@ -60,21 +71,29 @@ class _RelaxedWinnerDetermination:
             for t in range(leg.first, leg.end):
                 row = self.row_of[leg.pool, t]
                 coefs[row] = coefs.get(row, 0.0) + leg.gpus
-        self.h.addCols(1, np.array([-value]), np.zeros(1), np.ones(1), len(coefs),
-                       np.zeros(1, dtype=np.int32), np.array(list(coefs), dtype=np.int32),
-                       np.array(list(coefs.values())))
+        self.h.addCols(
+            1,
+            np.array([-value]),
+            np.zeros(1),
+            np.ones(1),
+            len(coefs),
+            np.zeros(1, dtype=np.int32),
+            np.array(list(coefs), dtype=np.int32),
+            np.array(list(coefs.values())),
+        )
         self.columns += 1
 
     def duals(self) -> tuple[FloatArray, FloatArray]:
         """Prices per (pool, slot) in dollars, and each placed bid's dual."""
         y = -np.asarray(self.h.getSolution().row_dual, dtype=np.float64)
         prices = np.zeros(self.inst.has_ask.shape)
-        prices[self.inst.has_ask] = np.maximum(y[:self.n_cells], 0.0)
-        return prices, np.maximum(y[self.n_cells:], 0.0)
+        prices[self.inst.has_ask] = np.maximum(y[: self.n_cells], 0.0)
+        return prices, np.maximum(y[self.n_cells :], 0.0)
 
 
-def wd_lp_duals(inst: PricingInstance, search: PlacementSearch, deadline: float
-                ) -> tuple[FloatArray | None, dict[str, object]]:
+def wd_lp_duals(
+    inst: PricingInstance, search: PlacementSearch, deadline: float
+) -> tuple[FloatArray | None, dict[str, object]]:
     """Duals of the per-(pool, slot) rows of the relaxed winner determination, in dollars."""
     lp = _RelaxedWinnerDetermination(inst, search)
     h: Any = lp.h
@@ -88,7 +107,8 @@ def wd_lp_duals(inst: PricingInstance, search: PlacementSearch, deadline: float
     prices: FloatArray | None = None
     rounds, converged, lp_seconds = 0, False, 0.0
     while rounds < MAX_ROUNDS and time.monotonic() < deadline:
-        h.setOptionValue("time_limit", deadline - time.monotonic())
+        # HiGHS measures its time limit against its own clock, summed over runs.
+        h.setOptionValue("time_limit", h.getRunTime() + deadline - time.monotonic())
         started = time.monotonic()
         h.run()
         lp_seconds += time.monotonic() - started
@@ -113,10 +133,11 @@ def wd_lp_duals(inst: PricingInstance, search: PlacementSearch, deadline: float
             converged = True
             break
     stats: dict[str, object] = {
-        "rounds": rounds, "columns": lp.columns, "converged": converged,
+        "rounds": rounds,
+        "columns": lp.columns,
+        "converged": converged,
         "lp_seconds": round(lp_seconds, 3),
     }
     if prices is not None:
         stats["relaxation_bound"] = round(-float(h.getInfo().objective_function_value), 6)
     return prices, stats
-

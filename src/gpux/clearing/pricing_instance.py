@@ -79,9 +79,9 @@ def prepare_pricing(book: Book, allocation: Allocation) -> PricingInstance:
     unsold: dict[tuple[int, int, int], int] = defaultdict(int)
     for ask in book.asks:
         p, reserve = index[ask.pool], to_micros(ask.price)
-        row = lowest[p, ask.start:ask.end]
+        row = lowest[p, ask.start : ask.end]
         row[(row < 0) | (row > reserve)] = reserve
-        has_ask[p, ask.start:ask.end] = True
+        has_ask[p, ask.start : ask.end] = True
         sold = allocation.supply.get(ask.id, {})
         for t in range(ask.start, ask.end):
             left = ask.gpus - sold.get(t, 0)
@@ -95,12 +95,24 @@ def prepare_pricing(book: Book, allocation: Allocation) -> PricingInstance:
     keys = sorted(unsold)
     cols = np.array(keys, dtype=np.int64).reshape(len(keys), 3)
     return PricingInstance(
-        book, pool_ids, book.slots, has_ask, supplied, floor, np.maximum(lowest, 0),
-        cols[:, 0].copy(), cols[:, 1].copy(), cols[:, 2].copy(),
+        book,
+        pool_ids,
+        book.slots,
+        has_ask,
+        supplied,
+        floor,
+        np.maximum(lowest, 0),
+        cols[:, 0].copy(),
+        cols[:, 1].copy(),
+        cols[:, 2].copy(),
         np.array([unsold[k] for k in keys], dtype=np.int64),
-        _purchases(book, allocation, index), _losing(book, allocation),
-        max((sum(leg.gpus for leg in alt.legs) for b in book.bids for alt in b.alternatives),
-            default=1))
+        _purchases(book, allocation, index),
+        _losing(book, allocation),
+        max(
+            (sum(leg.gpus for leg in alt.legs) for b in book.bids for alt in b.alternatives),
+            default=1,
+        ),
+    )
 
 
 def _purchases(book: Book, allocation: Allocation, index: dict[str, int]) -> tuple[Purchase, ...]:
@@ -108,8 +120,10 @@ def _purchases(book: Book, allocation: Allocation, index: dict[str, int]) -> tup
     out = []
     for pl in allocation.placements:
         alt = bids[pl.bid].alternatives[pl.alternative]
-        legs = tuple(LegUse(index[pool], pl.start + leg.offset, pl.start + leg.end_offset, leg.gpus)
-                     for leg, pool in zip(alt.legs, pl.pools, strict=True))
+        legs = tuple(
+            LegUse(index[pool], pl.start + leg.offset, pl.start + leg.end_offset, leg.gpus)
+            for leg, pool in zip(alt.legs, pl.pools, strict=True)
+        )
         out.append(Purchase(pl.bid, pl.alternative, pl.start, to_micros(alt.value), legs))
     return tuple(out)
 
@@ -137,15 +151,18 @@ def prefix_sums(inst: PricingInstance, prices: IntArray) -> Prefix:
 
 def payment(prefix: Prefix, legs: tuple[LegUse, ...]) -> int:
     """What a set of legs costs at the prices whose prefix sums are given, in micros."""
-    return sum(leg.gpus * (int(prefix[leg.pool, leg.end]) - int(prefix[leg.pool, leg.first]))
-               for leg in legs)
+    return sum(
+        leg.gpus * (int(prefix[leg.pool, leg.end]) - int(prefix[leg.pool, leg.first]))
+        for leg in legs
+    )
 
 
 def overprice(inst: PricingInstance, prices: IntArray) -> int:
     """Unsold GPUs times how far the price exceeds their reserve, summed, in micros."""
     over = prices[inst.unsold_pool, inst.unsold_slot] - inst.unsold_reserve
-    return sum(g * o for g, o in zip(inst.unsold_gpus.tolist(), over.tolist(), strict=True)
-               if o > 0)
+    return sum(
+        g * o for g, o in zip(inst.unsold_gpus.tolist(), over.tolist(), strict=True) if o > 0
+    )
 
 
 def unaffordable(inst: PricingInstance, prices: IntArray) -> list[Purchase]:
@@ -166,7 +183,7 @@ def repair(inst: PricingInstance, prices: IntArray) -> tuple[IntArray, int]:
     lowered = 0
     for bid in unaffordable(inst, out):
         # Bids lowered earlier may have made this one affordable already.
-        paid = sum(leg.gpus * sum(out[leg.pool, leg.first:leg.end].tolist()) for leg in bid.legs)
+        paid = sum(leg.gpus * sum(out[leg.pool, leg.first : leg.end].tolist()) for leg in bid.legs)
         if paid <= bid.value:
             continue
         at_floor = payment(floor_prefix, bid.legs)

@@ -45,8 +45,16 @@ def new_highs() -> Any:
 
 
 def _empty_cols(h: Any, cost: FloatArray, lower: FloatArray, upper: FloatArray) -> None:
-    h.addCols(len(cost), cost, lower, upper, 0, np.zeros(len(cost), dtype=np.int32),
-              np.zeros(0, dtype=np.int32), np.zeros(0))
+    h.addCols(
+        len(cost),
+        cost,
+        lower,
+        upper,
+        0,
+        np.zeros(len(cost), dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+    )
 
 
 @dataclass
@@ -71,9 +79,15 @@ class _Rows:
     def flush(self, h: Any) -> int:
         n = len(self.lower)
         if n:
-            h.addRows(n, np.array(self.lower), np.array(self.upper), self.nnz,
-                      np.array(self.starts, dtype=np.int32),
-                      np.concatenate(self.index).astype(np.int32), np.concatenate(self.value))
+            h.addRows(
+                n,
+                np.array(self.lower),
+                np.array(self.upper),
+                self.nnz,
+                np.array(self.starts, dtype=np.int32),
+                np.concatenate(self.index).astype(np.int32),
+                np.concatenate(self.value),
+            )
         self.lower, self.upper, self.starts, self.index, self.value = [], [], [], [], []
         self.nnz = 0
         return n
@@ -94,23 +108,34 @@ class EnvyLp:
         bound = lower[self.col_of[inst.unsold_pool, inst.unsold_slot]]
         linear = inst.unsold_reserve <= bound
         cost = np.zeros(self.n_x)
-        np.add.at(cost, self.col_of[inst.unsold_pool, inst.unsold_slot][linear],
-                  inst.unsold_gpus[linear].astype(np.float64))
+        np.add.at(
+            cost,
+            self.col_of[inst.unsold_pool, inst.unsold_slot][linear],
+            inst.unsold_gpus[linear].astype(np.float64),
+        )
         self.offset = -float((inst.unsold_gpus[linear] * inst.unsold_reserve[linear]).sum()) / 1e6
         h.changeObjectiveOffset(self.offset)
         _empty_cols(h, cost, lower / 1e6, np.full(self.n_x, kHighsInf))
         kinked = np.flatnonzero(~linear)
         self.o0 = self.n_x
-        _empty_cols(h, inst.unsold_gpus[kinked].astype(np.float64), np.zeros(len(kinked)),
-                    np.full(len(kinked), kHighsInf))
+        _empty_cols(
+            h,
+            inst.unsold_gpus[kinked].astype(np.float64),
+            np.zeros(len(kinked)),
+            np.full(len(kinked), kHighsInf),
+        )
         self.e0 = self.o0 + len(kinked)
         n_e = len(search.placed)
         _empty_cols(h, np.ones(n_e), np.zeros(n_e), np.full(n_e, kHighsInf))
         rows = _Rows()
         for o, g in enumerate(kinked.tolist()):
             x = self.col_of[inst.unsold_pool[g], inst.unsold_slot[g]]
-            rows.add(-float(inst.unsold_reserve[g]) / 1e6, kHighsInf,
-                     np.array([self.o0 + o, x]), np.array([1.0, -1.0]))
+            rows.add(
+                -float(inst.unsold_reserve[g]) / 1e6,
+                kHighsInf,
+                np.array([self.o0 + o, x]),
+                np.array([1.0, -1.0]),
+            )
         for bid in inst.purchases:
             rows.add(-kHighsInf, bid.value / 1e6, *self._cost(bid.legs))
         rows.flush(h)
@@ -120,7 +145,7 @@ class EnvyLp:
         self.lp_seconds = 0.0
 
     def _cost(self, legs: tuple[LegUse, ...]) -> tuple[IntArray, FloatArray]:
-        cols = np.concatenate([self.col_of[leg.pool, leg.first:leg.end] for leg in legs])
+        cols = np.concatenate([self.col_of[leg.pool, leg.first : leg.end] for leg in legs])
         gpus = np.concatenate([np.full(leg.end - leg.first, float(leg.gpus)) for leg in legs])
         if len(legs) == 1:
             return cols, gpus
@@ -130,7 +155,7 @@ class EnvyLp:
     def prices(self, x: FloatArray) -> FloatArray:
         """Prices in dollars per (pool, slot) from the columns, 0 off the asks."""
         out = np.zeros(self.inst.has_ask.shape)
-        out[self.inst.has_ask] = x[:self.n_x]
+        out[self.inst.has_ask] = x[: self.n_x]
         return out
 
     def solve(self, deadline: float) -> tuple[FloatArray | None, bool]:
@@ -144,7 +169,8 @@ class EnvyLp:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            self.h.setOptionValue("time_limit", left)
+            # HiGHS measures its time limit against its own clock, summed over runs.
+            self.h.setOptionValue("time_limit", self.h.getRunTime() + left)
             started = time.monotonic()
             self.h.run()
             self.lp_seconds += time.monotonic() - started
@@ -160,7 +186,7 @@ class EnvyLp:
         prefix = np.zeros((self.inst.has_ask.shape[0], self.inst.slots + 1))
         prefix[:, 1:] = np.cumsum(self.prices(x), axis=1)
         evaluation = self.search.evaluate(prefix.ravel())
-        e = x[self.e0:self.e0 + len(self.search.placed)]
+        e = x[self.e0 : self.e0 + len(self.search.placed)]
         best = np.asarray(evaluation.best, dtype=np.float64)
         violated = np.flatnonzero(best - e > TOLERANCE + 1e-9 * np.abs(best))
         rows = _Rows()
@@ -172,8 +198,12 @@ class EnvyLp:
             self.seen.add(key)
             bid = self.search.bids[int(self.search.placed[k])]
             cols, gpus = self._cost(route.legs)
-            rows.add(float(bid.alternatives[route.alternative].value), kHighsInf,
-                     np.append(cols, self.e0 + k), np.append(gpus, 1.0))
+            rows.add(
+                float(bid.alternatives[route.alternative].value),
+                kHighsInf,
+                np.append(cols, self.e0 + k),
+                np.append(gpus, 1.0),
+            )
         added = rows.flush(self.h)
         self.rows_generated += added
         return added
@@ -198,21 +228,24 @@ class EnvyLp:
         # Sum of prices, plus twice the shortfall below the cheapest reserve where nothing is
         # sold: |x - r| = (x - r) + 2 max(0, r - x), with u >= r - x.
         cost = np.zeros(n_col)
-        cost[:self.n_x] = 1.0
+        cost[: self.n_x] = 1.0
         h.changeColsCost(n_col, np.arange(n_col, dtype=np.int32), cost)
         below = np.flatnonzero((~inst.supplied & (inst.lowest_reserve > 0))[inst.has_ask])
-        _empty_cols(h, np.full(len(below), 2.0), np.zeros(len(below)),
-                    np.full(len(below), kHighsInf))
+        _empty_cols(
+            h, np.full(len(below), 2.0), np.zeros(len(below)), np.full(len(below), kHighsInf)
+        )
         rows = _Rows()
         reserve = inst.lowest_reserve[inst.has_ask]
         for u, x in enumerate(below.tolist()):
-            rows.add(float(reserve[x]) / 1e6, kHighsInf, np.array([n_col + u, x]),
-                     np.array([1.0, 1.0]))
+            rows.add(
+                float(reserve[x]) / 1e6, kHighsInf, np.array([n_col + u, x]), np.array([1.0, 1.0])
+            )
         rows.flush(h)
 
 
-def envy_lp_prices(inst: PricingInstance, search: PlacementSearch, deadline: float,
-                   tie_break: bool = True) -> tuple[list[FloatArray], dict[str, object]]:
+def envy_lp_prices(
+    inst: PricingInstance, search: PlacementSearch, deadline: float, tie_break: bool = True
+) -> tuple[list[FloatArray], dict[str, object]]:
     """Prices in dollars per (pool, slot) minimising envy plus overprice.
 
     Returns the first phase's prices and, after them, the tie-broken ones if that phase
@@ -231,6 +264,11 @@ def envy_lp_prices(inst: PricingInstance, search: PlacementSearch, deadline: flo
             stats["tie_break_rounds"] = lp.rounds - rounds
             if tied is not None and done:
                 found.append(lp.prices(tied))
-    stats.update({"rounds": lp.rounds, "rows_generated": lp.rows_generated,
-                  "lp_seconds": round(lp.lp_seconds, 3)})
+    stats.update(
+        {
+            "rounds": lp.rounds,
+            "rows_generated": lp.rows_generated,
+            "lp_seconds": round(lp.lp_seconds, 3),
+        }
+    )
     return found, stats

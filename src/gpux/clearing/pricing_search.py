@@ -43,7 +43,6 @@ class PlacementSearch:
     def __init__(self, inst: PricingInstance, bids: Sequence[Bid]) -> None:
         self.bids = tuple(bids)
         self.width = inst.slots + 1
-        self._inst = inst
         self._capacity(inst)
         self._matching: dict[tuple[object, ...], tuple[int, ...]] = {}
         classes: dict[_ClassKey, list[int]] = {}  # key -> [index, lowest first, highest first]
@@ -70,9 +69,9 @@ class PlacementSearch:
         self._own: dict[tuple[str, int], IntArray] = {}
         for ask in inst.book.asks:
             p = index[ask.pool]
-            self._cap[p, ask.start:ask.end] += ask.gpus
+            self._cap[p, ask.start : ask.end] += ask.gpus
             own = self._own.setdefault((ask.seller, p), np.zeros(inst.slots, dtype=np.int64))
-            own[ask.start:ask.end] += ask.gpus
+            own[ask.start : ask.end] += ask.gpus
         self._pools = [inst.book.pool_by_id[p] for p in inst.pool_ids]
 
     def _class_key(self, buyer: str, leg: Leg) -> _ClassKey:
@@ -98,7 +97,7 @@ class PlacementSearch:
         for (pools, duration, gpus, buyer), (_, lo, hi) in classes.items():
             firsts = np.zeros((len(pools), hi - lo + 1), dtype=np.bool_)
             for row, p in enumerate(pools):
-                firsts[row] = self._feasible_firsts(p, duration, gpus, buyer)[lo:hi + 1]
+                firsts[row] = self._feasible_firsts(p, duration, gpus, buyer)[lo : hi + 1]
             has = firsts.any(axis=0)
             count = int(has.sum())
             gid_map = np.full(hi - lo + 1, -1, dtype=np.int64)
@@ -181,12 +180,10 @@ class Evaluation:
         first_leg = int(s._leg_starts[j])
         n_legs = len(s.bids[int(s.placed[k])].alternatives[int(s._alt[j])].legs)
         legs = []
-        for g in s._leg_gid[first_leg:first_leg + n_legs].tolist():
+        for g in s._leg_gid[first_leg : first_leg + n_legs].tolist():
             a = int(s._group_starts[g])
             b = int(s._group_starts[g + 1]) if g + 1 < len(s._group_starts) else len(self._w)
             e = a + int(np.argmin(self._w[a:b]))
             p, first = divmod(int(s._ent_lo[e]), s.width)
-            legs.append(LegUse(p, first, first + int(s._group_duration[g]),
-                               int(s._group_gpus[g])))
+            legs.append(LegUse(p, first, first + int(s._group_duration[g]), int(s._group_gpus[g])))
         return Route(int(s._alt[j]), int(s._start[j]), tuple(legs))
-
