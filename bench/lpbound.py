@@ -25,9 +25,10 @@ MAX_ROUNDS = 1_000
 
 @dataclass(slots=True)
 class LpBound:
-    """The relaxation's optimum in micros (None unless converged), with how it was reached."""
+    """An upper bound in micros: the relaxation's optimum if `converged`, else Lagrangian."""
 
     bound: int | None
+    converged: bool
     status: str
     stats: dict[str, object] = field(default_factory=dict)
 
@@ -48,10 +49,10 @@ class _Columns:
         self.amo_row = n_linear + naive.bid
 
     def reduced_costs(self, row_dual: np.ndarray) -> np.ndarray:
-        """value - column . duals, for every placement."""
+        """value - column . duals of the linear rows (not the bid rows), for every placement."""
         priced = np.bincount(self.cols, weights=self.coefs * row_dual[self.rows],
                              minlength=len(self.value))
-        return np.asarray(self.value - priced - row_dual[self.amo_row])
+        return np.asarray(self.value - priced)
 
     def add(self, h: Any, picked: IntArray) -> None:
         """Add the picked placement columns to the master."""
@@ -72,7 +73,7 @@ class _Columns:
 
 
 def lp_bound(naive: NaiveModel, time_limit: float) -> LpBound:
-    """The LP relaxation's optimum of the naive model, by column generation."""
+    """An upper bound from the naive model's LP relaxation, by column generation."""
     deadline = time.monotonic() + time_limit
     h: Any = _Highs()
     h.setOptionValue("output_flag", False)
@@ -80,7 +81,8 @@ def lp_bound(naive: NaiveModel, time_limit: float) -> LpBound:
     n_linear = len(naive.row_lo)
     n_bids = len(naive.book.bids)
     lower = naive.row_lo.astype(float)
-    lower[naive.row_lo < naive.row_hi] = -np.inf
+    is_le = naive.row_lo < naive.row_hi  # the no-self-trade rows; the rest are equalities
+    lower[is_le] = -np.inf
     lower = np.concatenate([lower, np.full(n_bids, -np.inf)])
     upper = np.concatenate([naive.row_hi.astype(float), np.ones(n_bids)])
     empty_i = np.zeros(0, dtype=np.int32)
@@ -90,35 +92,51 @@ def lp_bound(naive: NaiveModel, time_limit: float) -> LpBound:
     rows = np.repeat(np.arange(n_linear, dtype=np.int64), counts)
     is_y = naive.row_col >= naive.n_x
     ycol = naive.row_col[is_y] - naive.n_x
+    yrows, ycoef = rows[is_y], naive.row_coef[is_y].astype(float)
     order = np.argsort(ycol, kind="stable")
     ystart = np.concatenate(([0], np.cumsum(np.bincount(ycol, minlength=naive.n_y))))[:-1]
     h.addCols(naive.n_y, -naive.y_cost / 1e6, np.zeros(naive.n_y), naive.y_cap.astype(float),
-              len(order), ystart.astype(np.int32), rows[is_y][order].astype(np.int32),
-              naive.row_coef[is_y][order].astype(float))
+              len(order), ystart.astype(np.int32), yrows[order].astype(np.int32), ycoef[order])
     h.changeObjectiveSense(ObjSense.kMaximize)
     columns = _Columns(naive, n_linear)
     in_master = np.zeros(naive.n_x, dtype=bool)
+    best = np.inf
     rounds = 0
     while rounds < MAX_ROUNDS:
         left = deadline - time.monotonic()
         if left <= 0:
-            return LpBound(None, "time limit (not converged)", _stats(rounds, in_master))
+            break
         h.setOptionValue("time_limit", left)
         h.run()
         rounds += 1
         if h.getModelStatus() != HighsModelStatus.kOptimal:
-            return LpBound(None, h.modelStatusToString(h.getModelStatus()),
-                           _stats(rounds, in_master))
+            break
         dual = np.asarray(h.getSolution().row_dual, dtype=float)
-        rc = columns.reduced_costs(dual)
+        # Lagrangian bound: any duals do, as long as the <= rows' multipliers are >= 0
+        pi = dual[:n_linear].copy()
+        pi[is_le] = np.maximum(pi[is_le], 0.0)
+        rc = columns.reduced_costs(np.concatenate([pi, np.zeros(n_bids)]))
+        per_bid = np.zeros(n_bids)
+        np.maximum.at(per_bid, naive.bid, rc)
+        y_rc = -naive.y_cost / 1e6 - np.bincount(ycol, weights=ycoef * pi[yrows],
+                                                   minlength=naive.n_y)
+        best = min(best, float(per_bid.sum() + (naive.y_cap * np.maximum(y_rc, 0.0)).sum()))
+        rc = columns.reduced_costs(dual) - dual[columns.amo_row]
         rc[in_master] = -np.inf
         picked = _best_per_bid(naive.bid, rc, n_bids)
         if len(picked) == 0:
             objective = float(h.getInfo().objective_function_value)
-            return LpBound(round(objective * 1e6), "Optimal", _stats(rounds, in_master))
+            return LpBound(_micros_up(objective), True, "Optimal", _stats(rounds, in_master))
         in_master[picked] = True
         columns.add(h, picked)
-    return LpBound(None, "round limit (not converged)", _stats(rounds, in_master))
+    status = f"not converged: Lagrangian bound after {rounds} rounds"
+    return LpBound(_micros_up(best) if np.isfinite(best) else None, False, status,
+                   _stats(rounds, in_master))
+
+
+def _micros_up(dollars: float) -> int:
+    """Dollars to micros, rounded up (it is an upper bound), past float noise."""
+    return int(np.ceil(dollars * 1e6 * (1 + 1e-12) + 1e-3))
 
 
 def _best_per_bid(bid: IntArray, rc: np.ndarray, n_bids: int) -> IntArray:
