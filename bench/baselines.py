@@ -2,7 +2,7 @@
 
 - naive CP-SAT on `bench.naive`'s full enumeration, cold or hinted with gpux's greedy;
 - HiGHS MIP on the same model, cold or given gpux's greedy as a starting solution;
-- the LP relaxation of that model (HiGHS), whose optimum bounds every allocation's surplus;
+- the LP relaxation of that model (`bench.lpbound`), whose optimum bounds every surplus;
 - gpux's own greedy followed by `repair`.
 
 The naive models do not require priceability, so their allocations may be ones no clearing
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from highspy import HighsModelStatus, HighsVarType, ObjSense
+from highspy import HighsVarType, ObjSense
 from highspy._core import _Highs
 from ortools.sat.python import cp_model
 
@@ -132,10 +132,8 @@ def solve_cpsat(naive: NaiveModel, time_limit: float, workers: int, seed: int,
     status = solver.status_name(solver.solve(m))
     done = time.monotonic()
     if status not in ("OPTIMAL", "FEASIBLE"):
-        bound = None
-        if status == "UNKNOWN" and np.isfinite(solver.best_objective_bound):
-            bound = round(solver.best_objective_bound)
-        return BaselineRun(status, [], None, bound, built - started, done - built)
+        # without a solution CP-SAT's best_objective_bound is not a bound (it reads 0)
+        return BaselineRun(status, [], None, None, built - started, done - built)
     values = np.array(solver.response_proto.solution, dtype=np.int64)
     chosen = np.flatnonzero(values[:naive.n_x]).tolist()
     return BaselineRun(status, chosen, _surplus(naive, values),
@@ -143,7 +141,7 @@ def solve_cpsat(naive: NaiveModel, time_limit: float, workers: int, seed: int,
                        built - started, done - built)
 
 
-def _highs_model(naive: NaiveModel, mip: bool) -> Any:
+def _highs_model(naive: NaiveModel) -> Any:
     h = _Highs()
     h.setOptionValue("output_flag", False)
     n_rows = len(naive.row_lo)
@@ -172,17 +170,16 @@ def _highs_model(naive: NaiveModel, mip: bool) -> Any:
     h.addCols(n_cols, cost, col_lo, col_hi, len(order), col_start.astype(np.int32),
               ent_row[order].astype(np.int32), ent_val[order])
     h.changeObjectiveSense(ObjSense.kMaximize)
-    if mip:
-        h.changeColsIntegrality(n_cols, np.arange(n_cols, dtype=np.int32),
-                                np.full(n_cols, HighsVarType.kInteger.value, dtype=np.uint8))
+    h.changeColsIntegrality(n_cols, np.arange(n_cols, dtype=np.int32),
+                            np.full(n_cols, HighsVarType.kInteger.value, dtype=np.uint8))
     return h
 
 
-def solve_highs(naive: NaiveModel, time_limit: float, seed: int, *, mip: bool = True,
+def solve_highs(naive: NaiveModel, time_limit: float, seed: int,
                 hint: IntArray | None = None) -> BaselineRun:
-    """HiGHS on the naive model: the MIP (optionally started from `hint`) or its LP relaxation."""
+    """HiGHS's MIP solver on the naive model, optionally started from `hint`."""
     started = time.monotonic()
-    h = _highs_model(naive, mip)
+    h = _highs_model(naive)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("random_seed", seed)
     h.setOptionValue("mip_rel_gap", MIP_GAP)
@@ -194,13 +191,6 @@ def solve_highs(naive: NaiveModel, time_limit: float, seed: int, *, mip: bool = 
     done = time.monotonic()
     status = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
-    if not mip:
-        bound = None
-        if h.getModelStatus() == HighsModelStatus.kOptimal:
-            bound = round(info.objective_function_value * 1e6)
-        return BaselineRun(status, [], None, bound, built - started, done - built,
-                           {"simplex_iterations": info.simplex_iteration_count,
-                            "ipm_iterations": info.ipm_iteration_count})
     bound = None
     if np.isfinite(info.mip_dual_bound) and abs(info.mip_dual_bound) < 1e30:
         bound = round(info.mip_dual_bound * 1e6)

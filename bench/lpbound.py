@@ -106,7 +106,7 @@ def lp_bound(naive: NaiveModel, time_limit: float) -> LpBound:
         left = deadline - time.monotonic()
         if left <= 0:
             break
-        h.setOptionValue("time_limit", left)
+        h.setOptionValue("time_limit", h.getRunTime() + left)  # counts across runs
         h.run()
         rounds += 1
         if h.getModelStatus() != HighsModelStatus.kOptimal:
@@ -123,7 +123,7 @@ def lp_bound(naive: NaiveModel, time_limit: float) -> LpBound:
         best = min(best, float(per_bid.sum() + (naive.y_cap * np.maximum(y_rc, 0.0)).sum()))
         rc = columns.reduced_costs(dual) - dual[columns.amo_row]
         rc[in_master] = -np.inf
-        picked = _best_per_bid(naive.bid, rc, n_bids)
+        picked = _best_per_bid(naive.bid, rc)
         if len(picked) == 0:
             objective = float(h.getInfo().objective_function_value)
             return LpBound(_micros_up(objective), True, "Optimal", _stats(rounds, in_master))
@@ -139,7 +139,7 @@ def _micros_up(dollars: float) -> int:
     return int(np.ceil(dollars * 1e6 * (1 + 1e-12) + 1e-3))
 
 
-def _best_per_bid(bid: IntArray, rc: np.ndarray, n_bids: int) -> IntArray:
+def _best_per_bid(bid: IntArray, rc: np.ndarray) -> IntArray:
     """Each bid's placement of largest positive reduced cost."""
     good = np.flatnonzero(rc > TOLERANCE)
     if len(good) == 0:

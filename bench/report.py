@@ -72,7 +72,8 @@ def results_table(rows: list[Row]) -> str:
         lp_bound = lp.get("bound") if lp else None
         for r in (r for r in rows if r["instance"] == inst):
             if r["method"] == "lp":
-                surplus = f"(bound {_money(r.get('bound'))})"
+                kind = "LP bound" if r.get("converged") else "Lagrangian bound"
+                surplus = f"({kind} {_money(r.get('bound'))})"
                 repaired = "—"
             else:
                 surplus = _money(r.get("surplus"))
@@ -125,7 +126,8 @@ def ratios_table(rows: list[Row]) -> str:
             _ratio(gpux["surplus"], best_rep.get("repaired") if best_rep else None),
             f"{best_raw['method']}" if best_raw else "—",
             _ratio(gpux["surplus"], best_raw.get("surplus") if best_raw else None),
-            _ratio(gpux["surplus"], lp.get("bound") if lp else None),
+            _ratio(gpux["surplus"], lp.get("bound") if lp else None)
+            + ("" if lp is None or lp.get("converged") else " (Lagrangian)"),
         ])
     return _table(["instance", "gpux / greedy (repaired)", "best baseline after repair",
                    "gpux / it", "best baseline as is", "gpux / it", "gpux / LP bound"], lines)
