@@ -26,7 +26,7 @@ from gpux.domain.money import to_micros
 MAX_ROUNDS = 500
 
 
-class _RelaxedWinnerDetermination:
+class RelaxedWinnerDetermination:
     """The restricted master LP: supply columns, and the placements generated so far."""
 
     def __init__(self, inst: PricingInstance, search: PlacementSearch) -> None:
@@ -95,7 +95,7 @@ def wd_lp_duals(
     inst: PricingInstance, search: PlacementSearch, deadline: float
 ) -> tuple[FloatArray | None, dict[str, object]]:
     """Duals of the per-(pool, slot) rows of the relaxed winner determination, in dollars."""
-    lp = _RelaxedWinnerDetermination(inst, search)
+    lp = RelaxedWinnerDetermination(inst, search)
     h: Any = lp.h
     k_of = {int(i): k for k, i in enumerate(search.placed.tolist())}
     bid_index = {b.id: i for i, b in enumerate(search.bids)}

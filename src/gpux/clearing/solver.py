@@ -27,6 +27,7 @@ SMALL_COMPONENT = 800
 WHOLE_MODEL_SHARE = 0.35
 NEIGHBOURHOOD_BIDS = 40
 RELATIVE_GAP = 1e-4
+NO_BOUND = 2**62
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +102,10 @@ def _solve_free(instance: Instance, free_bids: list[int], chosen: set[int],
     solver, status = _run(sub.model, params, limit, hint)
     if status not in ("OPTIMAL", "FEASIBLE", "UNKNOWN"):
         raise RuntimeError(f"CP-SAT rejected a neighbourhood model: {status}")
-    # Even without a solution (UNKNOWN) CP-SAT's best bound is a valid upper bound.
-    bound = math.ceil(solver.best_objective_bound)
     if status == "UNKNOWN":
-        return [c for c in chosen if c in sub.x], bound, False
+        # Without a solution CP-SAT may report a bound of 0 (presolve unfinished): no bound.
+        return [c for c in chosen if c in sub.x], NO_BOUND, False
+    bound = math.ceil(solver.best_objective_bound)
     picked = [c for c, v in sub.x.items() if solver.boolean_value(v)]
     return picked, bound, status == "OPTIMAL"
 

@@ -1,0 +1,40 @@
+"""The relaxation bound: never below the true optimum, tight where the LP is."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from books import ask, book, pool, simple_bid
+from hypothesis import HealthCheck, given, settings
+from test_auction import tiny_books
+
+from gpux.clearing.allocation import Allocation
+from gpux.clearing.bound import relaxation_bound
+from gpux.clearing.reference import reference_optimum
+from gpux.domain.book import Book
+from gpux.domain.money import to_micros
+
+
+def test_bound_equals_the_optimum_when_the_relaxation_is_integral() -> None:
+    b = book(pools=[pool("p")], asks=[ask("a", "p", 10, "1")],
+             bids=[simple_bid("x", "u1", 10, "30"), simple_bid("y", "u2", 10, "20")])
+    bound, stats = relaxation_bound(b, Allocation(()), time_limit=5.0)
+    assert bound == to_micros(Decimal(30 - 10))
+    assert stats["converged"] is True
+
+
+def test_bound_counts_fractional_packing_above_the_integer_optimum() -> None:
+    # Two 10-GPU bids on 15 GPUs: integer optimum 20 (one bid), LP takes 1.5 bids: 30.
+    b = book(pools=[pool("p")], asks=[ask("a", "p", 15, "1")],
+             bids=[simple_bid("x", "u1", 10, "30"), simple_bid("y", "u2", 10, "30")])
+    bound, _ = relaxation_bound(b, Allocation(()), time_limit=5.0)
+    assert bound == to_micros(Decimal(45 - 15))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_books())
+def test_bound_is_never_below_the_brute_force_optimum(b: Book) -> None:
+    expected, allocation = reference_optimum(b)
+    bound, _ = relaxation_bound(b, allocation, time_limit=5.0)
+    assert bound is not None
+    assert bound >= to_micros(expected)
