@@ -30,8 +30,10 @@ from gpux.domain.result import (
     result_to_doc,
 )
 
-# The share of the time limit spent proving a bound; the solver gets the rest.
-BOUND_SHARE = 0.15
+# Shares of the time limit (after preparing the instance) for each step.
+SOLVE_SHARE = 0.72
+PRICING_SHARE = 0.14
+BOUND_SHARE = 0.14
 RELATIVE_GAP = Decimal("0.0001")
 
 
@@ -116,14 +118,17 @@ def clear(book: Book, params: SolveParams | None = None) -> Result:
     started = time.monotonic()
     instance = prepare(book)
     prepared = time.monotonic()
-    budget = params.time_limit * (1 - BOUND_SHARE)
-    solution = solve(instance, dataclasses.replace(params, time_limit=budget))
+    # The time limit covers the whole clearing: what preparing left is shared out, and the
+    # bound gets whatever solving and pricing leave of its share.
+    deadline = started + params.time_limit
+    left = max(deadline - prepared, 0.0)
+    solution = solve(instance, dataclasses.replace(params, time_limit=left * SOLVE_SHARE))
     allocation = to_allocation(instance, solution.chosen)
     solved = time.monotonic()
-    prices = clearing_prices(book, allocation, time_limit=max(params.time_limit, 5.0))
+    prices = clearing_prices(book, allocation, time_limit=max(left * PRICING_SHARE, 1.0))
     priced = time.monotonic()
     lp_bound, bound_stats = relaxation_bound(
-        book, allocation, time_limit=params.time_limit * BOUND_SHARE,
+        book, allocation, time_limit=max(min(left * BOUND_SHARE, deadline - priced), 0.5),
         prices=[_price_array(book, prices)])
     if lp_bound is not None and lp_bound < solution.bound:
         solution.bound = max(lp_bound, solution.surplus)

@@ -115,7 +115,7 @@ def parser() -> argparse.ArgumentParser:
     clear = sub.add_parser("clear", help="clear an auction book, print the result (JSON)")
     clear.add_argument("book", help="book file in gpu-auction/1 format, or - for stdin")
     clear.add_argument("--time-limit", type=_positive(float), default=30.0,
-                       help="wall-clock seconds for winner determination (default 30)")
+                       help="wall-clock seconds for the whole clearing (default 30)")
     clear.add_argument("--workers", type=_positive(int), default=2,
                        help="CP-SAT worker threads (default 2)")
     clear.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
