@@ -80,7 +80,8 @@ class Ask:
         _check_id("seller", self.seller)
         _check_id("pool", self.pool)
         _check_count("gpus", self.gpus, 1, MAX_GPUS)
-        _require(0 <= self.start < self.end, "end", f"must be after start {self.start}", self.end)
+        _require(self.start >= 0, "start", "must not be negative", self.start)
+        _require(self.start < self.end, "end", f"must be after start {self.start}", self.end)
         _check_money("price", self.price, positive=False)
 
 
@@ -132,7 +133,9 @@ class Alternative:
 
     def __post_init__(self) -> None:
         _check_money("value", self.value, positive=True)
-        _require(0 <= self.earliest_start < self.latest_end, "latest_end",
+        _require(self.earliest_start >= 0, "earliest_start", "must not be negative",
+                 self.earliest_start)
+        _require(self.earliest_start < self.latest_end, "latest_end",
                  f"must be after earliest_start {self.earliest_start}", self.latest_end)
         _check_count("legs", len(self.legs), 1, MAX_LEGS)
         _require(self.span <= self.latest_end - self.earliest_start, "legs",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from gpux.domain.book import Alternative, Ask, Bid, Book, Leg, Pool
+from gpux.domain.book import MAX_MONEY, MAX_SLOTS, Alternative, Ask, Bid, Book, Leg, Pool
 from gpux.domain.errors import InvalidBook, InvalidValue, Problem
 from gpux.domain.money import is_micro_exact
 
@@ -38,12 +38,12 @@ class _Reader:
         self.fail(path, "must be an object", value)
         return None
 
-    def array(self, doc: dict[str, Any], key: str, path: str) -> list[Any]:
+    def array(self, doc: dict[str, Any], key: str, path: str) -> list[Any] | None:
         value = doc.get(key)
         if isinstance(value, list):
             return value
         self.fail(f"{path}{key}", "must be a list", value)
-        return []
+        return None
 
     def integer(self, doc: dict[str, Any], key: str, path: str) -> int | None:
         value = doc.get(key)
@@ -65,7 +65,8 @@ class _Reader:
         if amount is None:
             self.fail(f"{path}{key}", "must be a number", value)
             return None
-        if not is_micro_exact(amount):
+        # Past MAX_MONEY the value is refused anyway, and quantizing it would overflow.
+        if abs(amount) <= MAX_MONEY and not is_micro_exact(amount):
             self._rounded += 1
             amount = amount.quantize(Decimal("0.000001"))
         return amount
@@ -91,6 +92,15 @@ class _Reader:
         if self._rounded:
             self.warnings.append(
                 f"{self._rounded} amount(s) had digits below one micro-unit and were rounded")
+
+
+def _items(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _raw_id(item: object) -> str | None:
+    item_id = item.get("id") if isinstance(item, dict) else None
+    return item_id if isinstance(item_id, str) else None
 
 
 def _decimal(value: object) -> Decimal | None:
@@ -159,8 +169,9 @@ def _read_alternative(r: _Reader, raw: object, path: str) -> Alternative | None:
     value = r.number(doc, "value", p)
     earliest, latest = r.integer(doc, "earliest_start", p), r.integer(doc, "latest_end", p)
     raw_legs = r.array(doc, "legs", p)
-    legs = [_read_leg(r, leg, f"{p}legs[{i}]") for i, leg in enumerate(raw_legs)]
-    if value is None or earliest is None or latest is None or any(g is None for g in legs):
+    legs = [_read_leg(r, leg, f"{p}legs[{i}]") for i, leg in enumerate(raw_legs or [])]
+    if (value is None or earliest is None or latest is None or raw_legs is None
+            or any(g is None for g in legs)):
         return None
     return r.build(p, lambda: Alternative(value, earliest, latest,
                                           tuple(g for g in legs if g is not None)))
@@ -173,8 +184,9 @@ def _read_bid(r: _Reader, raw: object, path: str) -> Bid | None:
     p = f"{path}."
     bid_id, buyer = r.string(doc, "id", p), r.string(doc, "buyer", p)
     raw_alts = r.array(doc, "alternatives", p)
-    alts = [_read_alternative(r, a, f"{p}alternatives[{i}]") for i, a in enumerate(raw_alts)]
-    if bid_id is None or buyer is None or any(a is None for a in alts):
+    alts = [_read_alternative(r, a, f"{p}alternatives[{i}]")
+            for i, a in enumerate(raw_alts or [])]
+    if bid_id is None or buyer is None or raw_alts is None or any(a is None for a in alts):
         return None
     return r.build(p, lambda: Bid(bid_id, buyer, tuple(a for a in alts if a is not None)))
 
@@ -189,13 +201,15 @@ def _check_unique(r: _Reader, section: str, ids: list[str | None]) -> None:
         seen.add(item_id)
 
 
-def _check_cross(r: _Reader, slots: int, pools: list[Pool | None], asks: list[Ask | None],
-                 bids: list[Bid | None]) -> None:
+def _check_cross(r: _Reader, slots: int, pool_ids: set[str] | None, pools: list[Pool | None],
+                 asks: list[Ask | None], bids: list[Bid | None]) -> None:
+    # pool_ids holds the ids of pools that failed to read too (None: no list of pools at all),
+    # so a broken pool is reported once, not again by every ask and leg that names it.
     pool_by_id = {p.id: p for p in pools if p is not None}
     for i, ask in enumerate(asks):
         if ask is None:
             continue
-        if ask.pool not in pool_by_id:
+        if pool_ids is not None and ask.pool not in pool_ids:
             r.fail(f"asks[{i}].pool", "names no pool of the book", ask.pool)
         if ask.end > slots:
             r.fail(f"asks[{i}].end", f"must be at most slots ({slots})", ask.end)
@@ -208,7 +222,7 @@ def _check_cross(r: _Reader, slots: int, pools: list[Pool | None], asks: list[As
                 r.fail(f"{path}.latest_end", f"must be at most slots ({slots})", alt.latest_end)
             for j, leg in enumerate(alt.legs):
                 for pool_id in leg.pools or ():
-                    if pool_id not in pool_by_id:
+                    if pool_ids is not None and pool_id not in pool_ids:
                         r.fail(f"{path}.legs[{j}].pools", "names no pool of the book", pool_id)
                 if not any(leg.matches(p) for p in pool_by_id.values()):
                     r.warnings.append(f"{path}.legs[{j}]: no pool meets its filters")
@@ -223,10 +237,14 @@ def read_book(doc: object) -> Book:
     if top.get("format") != BOOK_FORMAT:
         r.fail("format", f"must be {BOOK_FORMAT!r}", top.get("format"))
     slots = r.integer(top, "slots", "")
-    raw_pools, raw_asks = r.array(top, "pools", ""), r.array(top, "asks", "")
-    raw_bids = r.array(top, "bids", "")
-    total_legs = sum(len(a.get("legs") or []) for b in raw_bids if isinstance(b, dict)
-                     for a in (b.get("alternatives") or []) if isinstance(a, dict))
+    if slots is not None and not 1 <= slots <= MAX_SLOTS:
+        r.fail("slots", f"must be between 1 and {MAX_SLOTS}", slots)
+        slots = None
+    raw_pools = r.array(top, "pools", "") or []
+    raw_asks = r.array(top, "asks", "") or []
+    raw_bids = r.array(top, "bids", "") or []
+    total_legs = sum(len(_items(a.get("legs"))) for b in raw_bids if isinstance(b, dict)
+                     for a in _items(b.get("alternatives")) if isinstance(a, dict))
     if total_legs > MAX_TOTAL_LEGS:
         r.fail("bids", f"hold more than {MAX_TOTAL_LEGS} legs in all", total_legs)
         raise InvalidBook(r.problems)
@@ -234,9 +252,11 @@ def read_book(doc: object) -> Book:
     asks = [_read_ask(r, a, f"asks[{i}]") for i, a in enumerate(raw_asks)]
     bids = [_read_bid(r, b, f"bids[{i}]") for i, b in enumerate(raw_bids)]
     for section, items in (("pools", raw_pools), ("asks", raw_asks), ("bids", raw_bids)):
-        _check_unique(r, section, [x.get("id") if isinstance(x, dict) else None for x in items])
+        _check_unique(r, section, [_raw_id(x) for x in items])
+    pool_ids = ({i for i in map(_raw_id, raw_pools) if i is not None}
+                if isinstance(top.get("pools"), list) else None)
     if slots is not None:
-        _check_cross(r, slots, pools, asks, bids)
+        _check_cross(r, slots, pool_ids, pools, asks, bids)
     if r.problems or slots is None:
         raise InvalidBook(r.problems)
     r.finish_warnings()

@@ -7,6 +7,7 @@ or argument), with a message on stderr naming what was wrong.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,8 @@ def _read_json(path: str) -> Any:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise UsageError(f"{path}: cannot read: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{path}: not UTF-8 text: {err.reason} at byte {err.start}") from err
     try:
         return loads(text)
     except ValueError as err:
@@ -41,8 +44,8 @@ def _positive(kind: type[int] | type[float]) -> Any:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number, was {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, was {text!r}")
+        if not 0 < value < math.inf:
+            raise argparse.ArgumentTypeError(f"must be positive and finite, was {text!r}")
         return value
     return parse
 
@@ -92,7 +95,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         doc = generate_cats_arbitrary(args.goods, args.bids, args.seed)
     text = dumps(doc, indent=None)
     if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        try:
+            Path(args.out).write_text(text + "\n", encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"{args.out}: cannot write: {err.strerror}") from err
     else:
         print(text)
     return 0
@@ -100,10 +106,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print a human summary of a result."""
+    from gpux.clearing.check import check_result
     from gpux.domain.bookjson import read_book
     from gpux.entrypoints.report import report
 
-    print(report(read_book(_read_json(args.book)), _read_json(args.result)))
+    book = read_book(_read_json(args.book))
+    result = _read_json(args.result)
+    # The summary trusts the result's rows, so a result that breaks the rules is refused.
+    problems = check_result(book, result)
+    if problems:
+        raise UsageError(f"{args.result}: not a valid result for this book, "
+                         f"{len(problems)} violation(s) (see gpux check), first: {problems[0]}")
+    print(report(book, result))
     return 0
 
 

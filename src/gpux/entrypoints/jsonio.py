@@ -15,7 +15,8 @@ def loads(text: str) -> Any:
 def _number(d: Decimal) -> str:
     if d == d.to_integral_value():
         return str(int(d))
-    return format(d.normalize(), "f")
+    # normalize() would round to the context's 28 digits; trimming the text keeps every one.
+    return format(d, "f").rstrip("0")
 
 
 def dumps(doc: object, indent: int | None = 2) -> str:
