@@ -42,21 +42,21 @@ class SubModel:
     segments: list[Segment]
 
 
-def _segments(instance: Instance, free: list[int], fixed: list[int]) -> list[tuple[int, int, int]]:
+def _segments(instance: Instance, free: list[int], fixed: list[int],
+              edges: dict[int, frozenset[int]] | None) -> list[tuple[int, int, int]]:
     touched: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for c in free:
         for leg in instance.candidates[c].legs:
             touched[leg.pool].append((leg.start, leg.end))
+    fixed_cuts: dict[int, set[int]] = defaultdict(set)
+    for c in fixed:
+        for leg in instance.candidates[c].legs:
+            if leg.pool in touched:
+                fixed_cuts[leg.pool].update((leg.start, leg.end))
     out: list[tuple[int, int, int]] = []
     for p, spans in touched.items():
-        cuts = {s for span in spans for s in span}
-        for c in fixed:
-            for leg in instance.candidates[c].legs:
-                if leg.pool == p:
-                    cuts.update((leg.start, leg.end))
-        for g in instance.groups[p]:
-            edges = np.flatnonzero(np.diff(np.concatenate(([0], g.cap, [0]))))
-            cuts.update(int(e) for e in edges)
+        cuts = {s for span in spans for s in span} | fixed_cuts[p] | (
+            edges[p] if edges is not None else supply_edges(instance, p))
         covered = np.zeros(instance.slots + 1, dtype=np.int64)
         for s, e in spans:
             covered[s] += 1
@@ -67,16 +67,28 @@ def _segments(instance: Instance, free: list[int], fixed: list[int]) -> list[tup
     return out
 
 
+def supply_edges(instance: Instance, p: int) -> frozenset[int]:
+    """Slots where some supply group of pool `p` changes its capacity."""
+    edges: set[int] = set()
+    for g in instance.groups[p]:
+        found = np.flatnonzero(np.diff(np.concatenate(([0], g.cap, [0]))))
+        edges.update(int(e) for e in found)
+    return frozenset(edges)
+
+
 def build(instance: Instance, free_bids: list[int], fixed: list[int],
-          floors: list[IntArray]) -> SubModel:
-    """Build the model: free bids choose among their candidates; `fixed` stay accepted."""
+          floors: list[IntArray], edges: dict[int, frozenset[int]] | None = None) -> SubModel:
+    """Build the model: free bids choose among their candidates; `fixed` stay accepted.
+
+    `edges`, if given, holds `supply_edges` of every pool, computed once by the caller.
+    """
     m = cp_model.CpModel()
     free = [c for b in free_bids for c in instance.by_bid[b]]
     x = {c: m.new_bool_var(f"x{c}") for c in free}
     for b in free_bids:
         if len(instance.by_bid[b]) > 1:
             m.add_at_most_one(x[c] for c in instance.by_bid[b])
-    segments = _make_segments(m, instance, free, fixed)
+    segments = _make_segments(m, instance, free, fixed, edges)
     _add_balance(m, instance, segments, x)
     _add_no_self_trade(m, instance, segments, fixed, x)
     _add_priceability(m, instance, segments, free, fixed, x, floors)
@@ -85,10 +97,11 @@ def build(instance: Instance, free_bids: list[int], fixed: list[int],
 
 
 def _make_segments(m: cp_model.CpModel, instance: Instance, free: list[int],
-                   fixed: list[int]) -> list[Segment]:
+                   fixed: list[int], edges: dict[int, frozenset[int]] | None
+                   ) -> list[Segment]:
     segs = []
     index: dict[int, list[Segment]] = defaultdict(list)
-    for p, a, b in _segments(instance, free, fixed):
+    for p, a, b in _segments(instance, free, fixed, edges):
         groups = [i for i, g in enumerate(instance.groups[p]) if g.cap[a] > 0]
         supply = [m.new_int_var(0, int(instance.groups[p][i].cap[a]), f"y{p}_{a}_{i}")
                   for i in groups]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from gpux.clearing.instance import Instance, IntArray
+from gpux.clearing.instance import Instance, IntArray, SupplyGroup
 
 
 def demand_by_buyer(instance: Instance, chosen: Iterable[int]
@@ -34,40 +34,50 @@ def demand_by_buyer(instance: Instance, chosen: Iterable[int]
     return total, own
 
 
+def pool_supply(instance: Instance, p: int, total: IntArray, own: dict[str, IntArray]
+                ) -> list[IntArray]:
+    """GPUs each supply group of pool `p` delivers per slot for demand `total`.
+
+    `own` holds, per buyer who also sells in the pool, the GPUs that buyer takes.
+    """
+    remaining = total.copy()
+    # own asks of seller s may deliver at most D - d_s in each slot
+    seller_room = {s: total - d for s, d in own.items()}
+    rows = []
+    for g in instance.groups[p]:
+        take = np.minimum(g.cap, remaining)
+        if g.seller is not None and g.seller in seller_room:
+            take = np.minimum(take, seller_room[g.seller])
+            seller_room[g.seller] = seller_room[g.seller] - take
+        remaining -= take
+        rows.append(take)
+    if remaining.any():
+        raise ValueError(f"pool {instance.pool_ids[p]} cannot supply its accepted legs")
+    return rows
+
+
 def cheapest_supply(instance: Instance, chosen: Iterable[int]) -> list[list[IntArray]]:
     """GPUs each supply group delivers per slot (`supply[pool][group][slot]`)."""
     total, own = demand_by_buyer(instance, chosen)
     own_by_pool: dict[int, dict[str, IntArray]] = defaultdict(dict)
     for (buyer, p), arr in own.items():
         own_by_pool[p][buyer] = arr
-    supply: list[list[IntArray]] = []
-    for p, groups in enumerate(instance.groups):
-        remaining = total[p].copy()
-        # own asks of seller s may deliver at most D - d_s in each slot
-        seller_room = {s: total[p] - d for s, d in own_by_pool[p].items()}
-        rows = []
-        for g in groups:
-            take = np.minimum(g.cap, remaining)
-            if g.seller is not None and g.seller in seller_room:
-                take = np.minimum(take, seller_room[g.seller])
-                seller_room[g.seller] = seller_room[g.seller] - take
-            remaining -= take
-            rows.append(take)
-        if remaining.any():
-            raise ValueError(f"pool {instance.pool_ids[p]} cannot supply its accepted legs")
-        supply.append(rows)
-    return supply
+    return [pool_supply(instance, p, total[p], own_by_pool[p])
+            for p in range(len(instance.groups))]
+
+
+def pool_floor(groups: list[SupplyGroup], rows: list[IntArray], slots: int) -> IntArray:
+    """The dearest reserve among a pool's supplying groups per slot (0 where none supplies)."""
+    floor = np.zeros(slots, dtype=np.int64)
+    for g, take in zip(groups, rows, strict=True):
+        floor = np.where(take > 0, np.maximum(floor, g.reserve), floor)
+    return floor
 
 
 def floor_prices(instance: Instance, supply: list[list[IntArray]]) -> list[IntArray]:
     """Per pool and slot, the dearest reserve among supplying groups (0 where none supplies)."""
-    floors = []
-    for groups, rows in zip(instance.groups, supply, strict=True):
-        floor = np.zeros(instance.slots, dtype=np.int64)
-        for g, take in zip(groups, rows, strict=True):
-            floor = np.where(take > 0, np.maximum(floor, g.reserve), floor)
-        floors.append(floor)
-    return floors
+    return [pool_floor(groups, rows, instance.slots)
+            for groups, rows in zip(instance.groups, supply, strict=True)]
 
 
 def payment_at(instance: Instance, c: int, floors: list[IntArray]) -> int:
