@@ -129,7 +129,7 @@ def clear(book: Book, params: SolveParams | None = None) -> Result:
     priced = time.monotonic()
     lp_bound, bound_stats = relaxation_bound(
         book, allocation, time_limit=max(min(left * BOUND_SHARE, deadline - priced), 0.5),
-        prices=[_price_array(book, prices)])
+        prices=[_price_array(book, prices)], target=solution.surplus)
     if lp_bound is not None and lp_bound < solution.bound:
         solution.bound = max(lp_bound, solution.surplus)
         gap = solution.bound - solution.surplus

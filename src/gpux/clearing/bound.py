@@ -21,13 +21,20 @@ from highspy import HighsModelStatus
 
 from gpux.clearing.allocation import Allocation
 from gpux.clearing.pricing_dual import RelaxedWinnerDetermination
-from gpux.clearing.pricing_instance import IntArray, PricingInstance, prefix_sums, prepare_pricing
+from gpux.clearing.pricing_instance import (
+    IntArray,
+    PricingInstance,
+    prefix_sums,
+    prepare_pricing,
+)
 from gpux.clearing.pricing_lp import TOLERANCE
 from gpux.clearing.pricing_search import PlacementSearch
 from gpux.domain.book import Book
 from gpux.domain.money import to_micros
 
 MAX_ROUNDS = 200
+# Above this many bids the bound comes from subgradient steps, not the LP.
+SUBGRADIENT_ABOVE_BIDS = 3_000
 
 
 class LagrangianBound:
@@ -55,14 +62,23 @@ class LagrangianBound:
         supply = sum(int(g) * int(m) for g, m in zip(self._gpus, margin, strict=True) if m > 0)
         return demand + supply
 
+    def offered_above(self, prices: IntArray) -> IntArray:
+        """GPUs offered per (pool, slot) at reserves below the prices there."""
+        out = np.zeros(self.inst.has_ask.shape, dtype=np.int64)
+        above = prices[self._pool, self._slot] > self._reserve
+        np.add.at(out, (self._pool[above], self._slot[above]), self._gpus[above])
+        return out
+
 
 def relaxation_bound(book: Book, allocation: Allocation, *, time_limit: float,
-                     prices: list[IntArray] | None = None) -> tuple[int | None, dict[str, object]]:
+                     prices: list[IntArray] | None = None, target: int = 0,
+                     ) -> tuple[int | None, dict[str, object]]:
     """The least Lagrangian bound found in `time_limit` seconds, in micros (None: no book).
 
     Column generation starts from the allocation's placements; each round's duals are
     rounded to micros and evaluated. `prices` are extra price vectors to try (for example
-    the clearing prices), each also a valid bound.
+    the clearing prices), each also a valid bound. Large books descend from the best of
+    them by subgradient steps aimed at `target` (a known surplus) instead.
     """
     started = time.monotonic()
     deadline = started + time_limit
@@ -74,8 +90,58 @@ def relaxation_bound(book: Book, allocation: Allocation, *, time_limit: float,
     for candidate in prices or []:
         value = lagrange.at(candidate)
         best = value if best is None else min(best, value)
+    stats: dict[str, object] = {}
+    if len(book.bids) <= SUBGRADIENT_ABOVE_BIDS or not prices:
+        lp = RelaxedWinnerDetermination(inst, lagrange.search)
+        found, rounds, converged = _column_generation(inst, lagrange, lp, deadline)
+        stats["method"] = "column generation"
+        stats.update(rounds=rounds, columns=lp.columns, converged=converged)
+    else:
+        # The slot-by-slot LP does not converge in seconds on books this large; a
+        # subgradient descent on the prices improves the bound at every step instead.
+        found, rounds = _subgradient(inst, lagrange, prices, target, deadline)
+        stats.update(method="subgradient", rounds=rounds, converged=False)
+    if found is not None:
+        best = found if best is None else min(best, found)
+    stats["seconds"] = round(time.monotonic() - started, 3)
+    return best, stats
+
+
+def _subgradient(inst: PricingInstance, lagrange: LagrangianBound, starts: list[IntArray],
+                 target: int, deadline: float) -> tuple[int | None, int]:
+    """Polyak subgradient steps on the prices from the best start; the least bound seen."""
+    prices = min(starts, key=lagrange.at).astype(np.int64)
+    best: int | None = None
+    step_scale, stalled, rounds = 1.0, 0, 0
+    while time.monotonic() < deadline:
+        rounds += 1
+        prices = np.where(inst.has_ask, np.maximum(prices, 0), 0).astype(np.int64)
+        evaluation = lagrange.search.evaluate(prefix_sums(inst, prices).ravel())
+        value = lagrange.at(prices)
+        if best is None or value < best:
+            best, stalled = value, 0
+        else:
+            stalled += 1
+            if stalled >= 3:
+                step_scale, stalled = step_scale / 2, 0
+        # d(bound)/d(price) = GPUs offered above their reserve - GPUs the best placements take
+        slope = lagrange.offered_above(prices)
+        positive = [k for k, v in enumerate(evaluation.best.tolist()) if v > 0]
+        for k in positive:
+            for leg in evaluation.route(k).legs:
+                slope[leg.pool, leg.first:leg.end] -= leg.gpus
+        norm = int((slope * slope).sum())
+        if norm == 0 or value <= target:
+            break
+        step = step_scale * (value - target) / norm
+        prices = prices - np.rint(step * slope).astype(np.int64)
+    return best, rounds
+
+
+def _column_generation(inst: PricingInstance, lagrange: LagrangianBound, lp: Any,
+                       deadline: float) -> tuple[int | None, int, bool]:
+    """Run column generation until `deadline`; the least bound at any round's duals."""
     search = lagrange.search
-    lp = RelaxedWinnerDetermination(inst, search)
     h: Any = lp.h
     k_of = {int(i): k for k, i in enumerate(search.placed.tolist())}
     bid_index = {b.id: i for i, b in enumerate(search.bids)}
@@ -84,9 +150,10 @@ def relaxation_bound(book: Book, allocation: Allocation, *, time_limit: float,
         if k is not None:
             lp.add_placement(k, purchase.value / 1e6, purchase.legs)
             lp.seen.add((k, purchase.alternative, purchase.start, purchase.legs))
+    best: int | None = None
     rounds, converged = 0, False
     while rounds < MAX_ROUNDS and time.monotonic() < deadline:
-        h.setOptionValue("time_limit", h.getRunTime() + deadline - time.monotonic())
+        h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.monotonic(), 0.01))
         h.run()
         rounds += 1
         if h.getModelStatus() != HighsModelStatus.kOptimal:
@@ -109,7 +176,4 @@ def relaxation_bound(book: Book, allocation: Allocation, *, time_limit: float,
         if added == 0:
             converged = True
             break
-    stats: dict[str, object] = {"rounds": rounds, "columns": lp.columns,
-                                "converged": converged,
-                                "seconds": round(time.monotonic() - started, 3)}
-    return best, stats
+    return best, rounds, converged

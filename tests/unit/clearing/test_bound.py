@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import numpy as np
+import pytest
 from books import ask, book, pool, simple_bid
 from hypothesis import HealthCheck, given, settings
 from test_auction import tiny_books
 
+from gpux.clearing import bound as bound_module
 from gpux.clearing.allocation import Allocation
 from gpux.clearing.bound import relaxation_bound
 from gpux.clearing.reference import reference_optimum
@@ -36,5 +39,19 @@ def test_bound_counts_fractional_packing_above_the_integer_optimum() -> None:
 def test_bound_is_never_below_the_brute_force_optimum(b: Book) -> None:
     expected, allocation = reference_optimum(b)
     bound, _ = relaxation_bound(b, allocation, time_limit=5.0)
+    assert bound is not None
+    assert bound >= to_micros(expected)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_books())
+def test_subgradient_bound_is_never_below_the_brute_force_optimum(b: Book) -> None:
+    expected, allocation = reference_optimum(b)
+    zero = np.zeros((len({a.pool for a in b.asks}), b.slots), dtype=np.int64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bound_module, "SUBGRADIENT_ABOVE_BIDS", 0)
+        bound, stats = relaxation_bound(b, allocation, time_limit=0.2, prices=[zero],
+                                        target=to_micros(expected))
+    assert stats["method"] == "subgradient"
     assert bound is not None
     assert bound >= to_micros(expected)
