@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from gpux.domain.errors import InvalidValue
+from gpux.domain.errors import InvalidValue, Problem
 
 # Bounds that no real book reaches; past them a book is a mistake or an attack.
 MAX_SLOTS = 24 * 366
@@ -21,27 +21,37 @@ MAX_LEGS = 32
 MAX_MONEY = Decimal(10) ** 12
 
 
-def _require(ok: bool, name: str, message: str, value: object) -> None:
-    if not ok:
-        raise InvalidValue(name, message, value)
+class _Checks:
+    """Collects every failed check of one value, then raises them together."""
 
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
 
-def _check_id(name: str, value: object) -> None:
-    _require(isinstance(value, str) and 0 < len(value) <= 200, name,
-             "must be a non-empty string of at most 200 characters", value)
+    def require(self, ok: bool, name: str, message: str, value: object) -> bool:
+        if not ok:
+            self.problems.append(Problem(name, message, value))
+        return ok
 
+    def id(self, name: str, value: object) -> None:
+        self.require(isinstance(value, str) and 0 < len(value) <= 200, name,
+                     "must be a non-empty string of at most 200 characters", value)
 
-def _check_count(name: str, value: int, low: int, high: int) -> None:
-    _require(low <= value <= high, name, f"must be between {low} and {high}", value)
+    def count(self, name: str, value: int, low: int, high: int) -> bool:
+        return self.require(low <= value <= high, name, f"must be between {low} and {high}",
+                            value)
 
+    def money(self, name: str, value: Decimal, *, positive: bool) -> None:
+        if not self.require(value.is_finite(), name, "must be a finite number", value):
+            return
+        if positive:
+            self.require(value > 0, name, "must be positive", value)
+        else:
+            self.require(value >= 0, name, "must not be negative", value)
+        self.require(value <= MAX_MONEY, name, f"must be at most {MAX_MONEY}", value)
 
-def _check_money(name: str, value: Decimal, *, positive: bool) -> None:
-    _require(value.is_finite(), name, "must be a finite number", value)
-    if positive:
-        _require(value > 0, name, "must be positive", value)
-    else:
-        _require(value >= 0, name, "must not be negative", value)
-    _require(value <= MAX_MONEY, name, f"must be at most {MAX_MONEY}", value)
+    def done(self) -> None:
+        if self.problems:
+            raise InvalidValue.of(self.problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +65,14 @@ class Pool:
     uptime: Decimal
 
     def __post_init__(self) -> None:
-        _check_id("id", self.id)
-        _check_id("provider", self.provider)
-        _check_id("gpu", self.gpu)
-        _check_id("region", self.region)
-        _require(Decimal(0) < self.uptime <= 100, "uptime", "must be a percentage in (0, 100]",
+        c = _Checks()
+        c.id("id", self.id)
+        c.id("provider", self.provider)
+        c.id("gpu", self.gpu)
+        c.id("region", self.region)
+        c.require(Decimal(0) < self.uptime <= 100, "uptime", "must be a percentage in (0, 100]",
                  self.uptime)
+        c.done()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +88,15 @@ class Ask:
     price: Decimal
 
     def __post_init__(self) -> None:
-        _check_id("id", self.id)
-        _check_id("seller", self.seller)
-        _check_id("pool", self.pool)
-        _check_count("gpus", self.gpus, 1, MAX_GPUS)
-        _require(self.start >= 0, "start", "must not be negative", self.start)
-        _require(self.start < self.end, "end", f"must be after start {self.start}", self.end)
-        _check_money("price", self.price, positive=False)
+        c = _Checks()
+        c.id("id", self.id)
+        c.id("seller", self.seller)
+        c.id("pool", self.pool)
+        c.count("gpus", self.gpus, 1, MAX_GPUS)
+        c.require(self.start >= 0, "start", "must not be negative", self.start)
+        c.require(self.start < self.end, "end", f"must be after start {self.start}", self.end)
+        c.money("price", self.price, positive=False)
+        c.done()
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,14 +112,16 @@ class Leg:
     pools: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        _check_count("gpus", self.gpus, 1, MAX_GPUS)
-        _check_count("duration", self.duration, 1, MAX_SLOTS)
-        _check_count("offset", self.offset, 0, MAX_SLOTS)
+        c = _Checks()
+        c.count("gpus", self.gpus, 1, MAX_GPUS)
+        c.count("duration", self.duration, 1, MAX_SLOTS)
+        c.count("offset", self.offset, 0, MAX_SLOTS)
         for name in ("gpu", "regions", "pools"):
             value = getattr(self, name)
-            _require(value is None or len(value) > 0, name, "must be a non-empty list", value)
-        _require(self.min_uptime is None or Decimal(0) <= self.min_uptime <= 100, "min_uptime",
+            c.require(value is None or len(value) > 0, name, "must be a non-empty list", value)
+        c.require(self.min_uptime is None or Decimal(0) <= self.min_uptime <= 100, "min_uptime",
                  "must be a percentage in [0, 100]", self.min_uptime)
+        c.done()
 
     @property
     def end_offset(self) -> int:
@@ -132,16 +148,20 @@ class Alternative:
     legs: tuple[Leg, ...]
 
     def __post_init__(self) -> None:
-        _check_money("value", self.value, positive=True)
-        _require(self.earliest_start >= 0, "earliest_start", "must not be negative",
+        c = _Checks()
+        c.money("value", self.value, positive=True)
+        c.require(self.earliest_start >= 0, "earliest_start", "must not be negative",
                  self.earliest_start)
-        _require(self.earliest_start < self.latest_end, "latest_end",
-                 f"must be after earliest_start {self.earliest_start}", self.latest_end)
-        _check_count("legs", len(self.legs), 1, MAX_LEGS)
-        _require(self.span <= self.latest_end - self.earliest_start, "legs",
-                 f"need {self.span} slots but the window "
-                 f"[{self.earliest_start}, {self.latest_end}) has "
-                 f"{self.latest_end - self.earliest_start}", self.span)
+        window = c.require(self.earliest_start < self.latest_end, "latest_end",
+                           f"must be after earliest_start {self.earliest_start}",
+                           self.latest_end)
+        c.count("legs", len(self.legs), 1, MAX_LEGS)
+        if window and self.legs:
+            c.require(self.span <= self.latest_end - self.earliest_start, "legs",
+                      f"need {self.span} slots but the window "
+                      f"[{self.earliest_start}, {self.latest_end}) has "
+                      f"{self.latest_end - self.earliest_start}", self.span)
+        c.done()
 
     @property
     def span(self) -> int:
@@ -162,9 +182,11 @@ class Bid:
     alternatives: tuple[Alternative, ...]
 
     def __post_init__(self) -> None:
-        _check_id("id", self.id)
-        _check_id("buyer", self.buyer)
-        _check_count("alternatives", len(self.alternatives), 1, MAX_ALTERNATIVES)
+        c = _Checks()
+        c.id("id", self.id)
+        c.id("buyer", self.buyer)
+        c.count("alternatives", len(self.alternatives), 1, MAX_ALTERNATIVES)
+        c.done()
 
     @property
     def best_value(self) -> Decimal:
@@ -184,19 +206,21 @@ class Book:
     pool_by_id: dict[str, Pool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check_count("slots", self.slots, 1, MAX_SLOTS)
+        c = _Checks()
+        c.count("slots", self.slots, 1, MAX_SLOTS)
         object.__setattr__(self, "pool_by_id", {p.id: p for p in self.pools})
-        _require(len(self.pool_by_id) == len(self.pools), "pools", "ids must be unique",
+        c.require(len(self.pool_by_id) == len(self.pools), "pools", "ids must be unique",
                  len(self.pools))
         for ask in self.asks:
-            _require(ask.pool in self.pool_by_id, "asks.pool", "must name a pool of the book",
+            c.require(ask.pool in self.pool_by_id, "asks.pool", "must name a pool of the book",
                      ask.pool)
-            _require(ask.end <= self.slots, "asks.end", f"must be at most slots {self.slots}",
+            c.require(ask.end <= self.slots, "asks.end", f"must be at most slots {self.slots}",
                      ask.end)
         for bid in self.bids:
             for alt in bid.alternatives:
-                _require(alt.latest_end <= self.slots, "latest_end",
+                c.require(alt.latest_end <= self.slots, "latest_end",
                          f"must be at most slots {self.slots}", alt.latest_end)
+        c.done()
 
     def asks_in(self, pool_id: str) -> Iterator[Ask]:
         """The asks offering capacity in one pool."""

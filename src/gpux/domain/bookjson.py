@@ -85,7 +85,8 @@ class _Reader:
         try:
             return make()
         except InvalidValue as err:
-            self.fail(f"{path}{err.problem.path}", err.problem.message, err.problem.value)
+            for problem in err.problems:
+                self.fail(f"{path}{problem.path}", problem.message, problem.value)
             return None
 
     def finish_warnings(self) -> None:
@@ -170,11 +171,16 @@ def _read_alternative(r: _Reader, raw: object, path: str) -> Alternative | None:
     earliest, latest = r.integer(doc, "earliest_start", p), r.integer(doc, "latest_end", p)
     raw_legs = r.array(doc, "legs", p)
     legs = [_read_leg(r, leg, f"{p}legs[{i}]") for i, leg in enumerate(raw_legs or [])]
-    if (value is None or earliest is None or latest is None or raw_legs is None
-            or any(g is None for g in legs)):
+    if value is None or earliest is None or latest is None or raw_legs is None:
         return None
-    return r.build(p, lambda: Alternative(value, earliest, latest,
-                                          tuple(g for g in legs if g is not None)))
+    good = tuple(g for g in legs if g is not None)
+    if len(good) < len(legs):
+        # Still check the alternative's own fields against the legs that could be read (a
+        # span over fewer legs is never longer, so this reports nothing false).
+        if good:
+            r.build(p, lambda: Alternative(value, earliest, latest, good))
+        return None
+    return r.build(p, lambda: Alternative(value, earliest, latest, good))
 
 
 def _read_bid(r: _Reader, raw: object, path: str) -> Bid | None:

@@ -55,6 +55,14 @@ class InvalidValue(ExchangeError, ValueError):
 
     code = "invalid_value"
 
-    def __init__(self, field: str, message: str, value: object) -> None:
+    def __init__(self, field: str, message: str, value: object,
+                 more: tuple[Problem, ...] = ()) -> None:
         self.problem = Problem(field, message, value)
-        super().__init__(str(self.problem))
+        self.problems = (self.problem, *more)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    @classmethod
+    def of(cls, problems: list[Problem]) -> InvalidValue:
+        """One error carrying every problem found, the first as `problem`."""
+        first = problems[0]
+        return cls(first.path, first.message, first.value, tuple(problems[1:]))

@@ -448,3 +448,21 @@ def test_value_that_rounds_to_zero_is_refused() -> None:
 def test_a_pool_the_book_reads_may_be_served_by_a_seller_other_than_its_provider() -> None:
     book = read_book(valid())
     assert book.asks[1].seller != book.pool_by_id["p2"].provider
+
+
+def test_every_problem_of_one_leg_is_listed_not_just_the_first() -> None:
+    doc = valid()
+    leg(doc, 0).update(gpus=0, duration=0, offset=-1)
+    paths = [path for path, _ in problems_of(doc)]
+    assert paths == ["bids[0].alternatives[0].legs[0].gpus",
+                     "bids[0].alternatives[0].legs[0].duration",
+                     "bids[0].alternatives[0].legs[0].offset"]
+
+
+def test_a_broken_leg_does_not_hide_its_alternatives_own_problems() -> None:
+    doc = valid()
+    leg(doc, 0)["gpus"] = 0
+    alt0(doc)["value"] = Decimal(-5)
+    paths = [path for path, _ in problems_of(doc)]
+    assert "bids[0].alternatives[0].legs[0].gpus" in paths
+    assert "bids[0].alternatives[0].value" in paths
