@@ -6,6 +6,8 @@ baseline every benchmark compares against.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from gpux.clearing.instance import Instance, IntArray, LegUse
@@ -42,6 +44,9 @@ class Ledger:
                                        np.cumsum(caps, axis=0)]))
         self.reserves = [np.array([g.reserve for g in gs], dtype=np.int64)[:, None]
                          for gs in instance.groups]
+        # Extra cost of single legs at the current demand: a bid's candidates share legs
+        # (pool combinations of multi-leg alternatives), and nothing changes until `add`.
+        self._leg_cost: dict[tuple[LegUse, str], int | None] = {}
 
     def _taken(self, p: int, lo: int, hi: int, level: IntArray) -> IntArray:
         cum = self.cum[p][:, lo:hi]
@@ -52,8 +57,28 @@ class Ledger:
         inst = self.instance
         cand = inst.candidates[c]
         buyer = inst.buyer(cand.bid)
+        legs = cand.legs
+        if len(legs) > 1 and len({leg.pool for leg in legs}) < len(legs):
+            return self._joint_cost(_deltas(legs), buyer)
+        # Legs in different pools: their costs add up, each computed once per state.
         total = 0
-        for p, lo, hi, gpus in _deltas(cand.legs):
+        for leg in legs:
+            key = (leg, buyer)
+            if key in self._leg_cost:
+                cost = self._leg_cost[key]
+            else:
+                cost = self._leg_cost[key] = self._joint_cost(
+                    [(leg.pool, leg.start, leg.end, np.int64(leg.gpus))], buyer)
+            if cost is None:
+                return None
+            total += cost
+        return total
+
+    def _joint_cost(self, deltas: Sequence[tuple[int, int, int, IntArray | np.int64]],
+                    buyer: str) -> int | None:
+        inst = self.instance
+        total = 0
+        for p, lo, hi, gpus in deltas:
             before = self.demand[p][lo:hi]
             after = before + gpus
             if (after > inst.cap[p][lo:hi]).any():
@@ -64,7 +89,8 @@ class Ledger:
             total += int((cost * self.reserves[p]).sum())
         return total
 
-    def _self_trade_ok(self, p: int, lo: int, hi: int, buyer: str, gpus: IntArray) -> bool:
+    def _self_trade_ok(self, p: int, lo: int, hi: int, buyer: str,
+                       gpus: IntArray | np.int64) -> bool:
         inst = self.instance
         demand = self.demand[p][lo:hi] + gpus
         room = np.zeros(hi - lo, dtype=np.int64)
@@ -81,6 +107,7 @@ class Ledger:
 
     def add(self, c: int) -> None:
         """Record candidate `c` as accepted."""
+        self._leg_cost.clear()
         inst = self.instance
         cand = inst.candidates[c]
         buyer = inst.buyer(cand.bid)
@@ -99,10 +126,11 @@ def greedy(instance: Instance, order: list[int] | None = None) -> list[int]:
 
     def density(b: int) -> int:
         best = 0
+        sizes = [sum(leg.gpus * leg.duration for leg in alt.legs)
+                 for alt in instance.book.bids[b].alternatives]
         for c in instance.by_bid[b]:
             cand = instance.candidates[c]
-            size = sum(leg.gpus * (leg.end - leg.start) for leg in cand.legs)
-            best = max(best, cand.margin // size)
+            best = max(best, cand.margin // sizes[cand.alternative])
         return best
 
     if order is None:
