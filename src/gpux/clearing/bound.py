@@ -14,25 +14,22 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Any
 
 import numpy as np
-from highspy import HighsModelStatus
 
 from gpux.clearing.allocation import Allocation
-from gpux.clearing.pricing_dual import RelaxedWinnerDetermination
+from gpux.clearing.pricing_dual import RelaxedWinnerDetermination, generate_columns
 from gpux.clearing.pricing_instance import (
     IntArray,
     PricingInstance,
     prefix_sums,
     prepare_pricing,
 )
-from gpux.clearing.pricing_lp import TOLERANCE
+from gpux.clearing.pricing_lp import FloatArray
 from gpux.clearing.pricing_search import PlacementSearch
 from gpux.domain.book import Book
 from gpux.domain.money import to_micros
 
-MAX_ROUNDS = 200
 # Above this many bids the bound comes from subgradient steps, not the LP.
 SUBGRADIENT_ABOVE_BIDS = 3_000
 
@@ -138,42 +135,15 @@ def _subgradient(inst: PricingInstance, lagrange: LagrangianBound, starts: list[
     return best, rounds
 
 
-def _column_generation(inst: PricingInstance, lagrange: LagrangianBound, lp: Any,
-                       deadline: float) -> tuple[int | None, int, bool]:
+def _column_generation(inst: PricingInstance, lagrange: LagrangianBound,
+                       lp: RelaxedWinnerDetermination, deadline: float
+                       ) -> tuple[int | None, int, bool]:
     """Run column generation until `deadline`; the least bound at any round's duals."""
-    search = lagrange.search
-    h: Any = lp.h
-    k_of = {int(i): k for k, i in enumerate(search.placed.tolist())}
-    bid_index = {b.id: i for i, b in enumerate(search.bids)}
-    for purchase in inst.purchases:
-        k = k_of.get(bid_index[purchase.bid])
-        if k is not None:
-            lp.add_placement(k, purchase.value / 1e6, purchase.legs)
-            lp.seen.add((k, purchase.alternative, purchase.start, purchase.legs))
-    best: int | None = None
-    rounds, converged = 0, False
-    while rounds < MAX_ROUNDS and time.monotonic() < deadline:
-        h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.monotonic(), 0.01))
-        h.run()
-        rounds += 1
-        if h.getModelStatus() != HighsModelStatus.kOptimal:
-            break
-        duals, bid_duals = lp.duals()
-        micros = np.rint(duals * 1e6).astype(np.int64)
-        value = lagrange.at(micros)
-        best = value if best is None else min(best, value)
-        evaluation = search.evaluate(prefix_sums(inst, micros).ravel())
-        gain = np.asarray(evaluation.best, dtype=np.float64) / 1e6 - bid_duals
-        added = 0
-        for k in np.flatnonzero(gain > TOLERANCE + 1e-9 * np.abs(gain)).tolist():
-            route = evaluation.route(k)
-            key = (k, route.alternative, route.start, route.legs)
-            if key not in lp.seen:
-                lp.seen.add(key)
-                bid = search.bids[int(search.placed[k])]
-                lp.add_placement(k, float(bid.alternatives[route.alternative].value), route.legs)
-                added += 1
-        if added == 0:
-            converged = True
-            break
-    return best, rounds, converged
+    bounds: list[int] = []
+
+    def evaluate(prices: FloatArray) -> None:
+        bounds.append(lagrange.at(np.rint(prices * 1e6).astype(np.int64)))
+
+    _, rounds, converged, _ = generate_columns(inst, lagrange.search, lp, deadline, evaluate)
+    return min(bounds, default=None), rounds, converged
+

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -91,11 +92,18 @@ class RelaxedWinnerDetermination:
         return prices, np.maximum(y[self.n_cells :], 0.0)
 
 
-def wd_lp_duals(
-    inst: PricingInstance, search: PlacementSearch, deadline: float
-) -> tuple[FloatArray | None, dict[str, object]]:
-    """Duals of the per-(pool, slot) rows of the relaxed winner determination, in dollars."""
-    lp = RelaxedWinnerDetermination(inst, search)
+def generate_columns(
+    inst: PricingInstance,
+    search: PlacementSearch,
+    lp: RelaxedWinnerDetermination,
+    deadline: float,
+    on_duals: Callable[[FloatArray], None] | None = None,
+) -> tuple[FloatArray | None, int, bool, float]:
+    """Column generation on `lp` until no placement improves or `deadline`.
+
+    Starts from the allocation's own placements; `on_duals` sees each round's prices.
+    Returns the last prices (dollars), the rounds, whether it converged and LP seconds.
+    """
     h: Any = lp.h
     k_of = {int(i): k for k, i in enumerate(search.placed.tolist())}
     bid_index = {b.id: i for i, b in enumerate(search.bids)}
@@ -108,7 +116,7 @@ def wd_lp_duals(
     rounds, converged, lp_seconds = 0, False, 0.0
     while rounds < MAX_ROUNDS and time.monotonic() < deadline:
         # HiGHS measures its time limit against its own clock, summed over runs.
-        h.setOptionValue("time_limit", h.getRunTime() + deadline - time.monotonic())
+        h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.monotonic(), 0.01))
         started = time.monotonic()
         h.run()
         lp_seconds += time.monotonic() - started
@@ -116,6 +124,8 @@ def wd_lp_duals(
         if h.getModelStatus() != HighsModelStatus.kOptimal:
             break
         prices, bid_duals = lp.duals()
+        if on_duals is not None:
+            on_duals(prices)
         prefix = np.zeros((prices.shape[0], prices.shape[1] + 1))
         prefix[:, 1:] = np.cumsum(prices, axis=1)
         evaluation = search.evaluate(prefix.ravel())
@@ -132,6 +142,15 @@ def wd_lp_duals(
         if added == 0:
             converged = True
             break
+    return prices, rounds, converged, lp_seconds
+
+
+def wd_lp_duals(
+    inst: PricingInstance, search: PlacementSearch, deadline: float
+) -> tuple[FloatArray | None, dict[str, object]]:
+    """Duals of the per-(pool, slot) rows of the relaxed winner determination, in dollars."""
+    lp = RelaxedWinnerDetermination(inst, search)
+    prices, rounds, converged, lp_seconds = generate_columns(inst, search, lp, deadline)
     stats: dict[str, object] = {
         "rounds": rounds,
         "columns": lp.columns,
@@ -139,5 +158,6 @@ def wd_lp_duals(
         "lp_seconds": round(lp_seconds, 3),
     }
     if prices is not None:
+        h: Any = lp.h
         stats["relaxation_bound"] = round(-float(h.getInfo().objective_function_value), 6)
     return prices, stats
