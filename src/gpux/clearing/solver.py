@@ -138,8 +138,8 @@ def _solve_whole(instance: Instance, state: State, comp: list[int], params: Solv
         thread.join()
     if status not in ("OPTIMAL", "FEASIBLE", "UNKNOWN"):
         raise RuntimeError(f"CP-SAT rejected a component model: {status}")
-    # Even without a solution (UNKNOWN) CP-SAT's best bound is a valid upper bound.
-    bound = math.ceil(solver.best_objective_bound)
+    # Without a solution CP-SAT may report a bound of 0 (presolve unfinished): no bound.
+    bound = NO_BOUND if status == "UNKNOWN" else math.ceil(solver.best_objective_bound)
     optimal = status == "OPTIMAL"
     picked = ([c for c in state.chosen if c in sub.x] if status == "UNKNOWN"
               else [c for c, v in sub.x.items() if solver.boolean_value(v)])

@@ -153,3 +153,13 @@ def test_clearing_matches_the_brute_force_optimum_on_tiny_books(b: Book) -> None
     result = cleared(b)
     assert result.status == "optimal"
     assert result.surplus == pytest.approx(expected, abs=Decimal("0.000001"))
+
+
+def test_a_solve_stopped_before_any_solution_claims_no_bound_from_it() -> None:
+    # A 0.3-s CP-SAT run on a whole component ends without a solution; its reported bound
+    # (0) must not be taken as proof that greedy's allocation is optimal.
+    b = read_book(generate_market(300, seed=7))
+    result = clear(b, SolveParams(time_limit=0.3, workers=1, seed=0))
+    assert check_result(b, result_to_doc(result)) == []
+    assert result.status == "feasible"
+    assert result.bound > result.surplus * Decimal("1.001")
