@@ -105,6 +105,18 @@ class Ledger:
             room += np.minimum(own_cap, demand - held)
         return bool((room >= demand).all())
 
+    def best(self, cands: list[int]) -> int | None:
+        """The candidate that adds most surplus if accepted now, if any adds some."""
+        best, best_gain = None, 0
+        for c in cands:
+            cand = self.instance.candidates[c]
+            if cand.margin <= best_gain:
+                continue
+            cost = self.extra_cost(c)
+            if cost is not None and cand.value - cost > best_gain:
+                best, best_gain = c, cand.value - cost
+        return best
+
     def add(self, c: int) -> None:
         """Record candidate `c` as accepted."""
         self._leg_cost.clear()
@@ -138,15 +150,8 @@ def greedy(instance: Instance, order: list[int] | None = None) -> list[int]:
                        key=density, reverse=True)
     chosen = []
     for b in order:
-        best, best_gain = -1, 0
-        for c in instance.by_bid[b]:
-            cand = instance.candidates[c]
-            if cand.margin <= best_gain:
-                continue
-            cost = ledger.extra_cost(c)
-            if cost is not None and cand.value - cost > best_gain:
-                best, best_gain = c, cand.value - cost
-        if best >= 0:
+        best = ledger.best(instance.by_bid[b])
+        if best is not None:
             ledger.add(best)
             chosen.append(best)
     return chosen

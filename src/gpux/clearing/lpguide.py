@@ -255,15 +255,8 @@ def round_lp(instance: Instance, guide: LpGuide, bids: list[int]) -> list[int]:
     chosen: list[int] = []
 
     def offer(cands: list[int]) -> None:
-        best, best_gain = -1, 0
-        for c in cands:
-            cand = instance.candidates[c]
-            if cand.margin <= best_gain:
-                continue
-            extra = ledger.extra_cost(c)
-            if extra is not None and cand.value - extra > best_gain:
-                best, best_gain = c, cand.value - extra
-        if best >= 0:
+        best = ledger.best(cands)
+        if best is not None:
             ledger.add(best)
             taken.add(instance.candidates[best].bid)
             chosen.append(best)
