@@ -25,7 +25,7 @@ from ortools.sat.python import cp_model
 from bench.naive import IntArray, NaiveModel
 from gpux.clearing.greedy import greedy
 from gpux.clearing.instance import Instance
-from gpux.clearing.supply import cheapest_supply, repair, surplus_of
+from gpux.clearing.supply import cheapest_supply, repair, supply_by_ask, surplus_of
 
 MIP_GAP = 1e-4  # the same relative gap at which gpux calls a result optimal
 
@@ -69,7 +69,6 @@ def repaired(instance: Instance, chosen: list[int]) -> tuple[list[int], int]:
 
 def hint_vector(instance: Instance, naive: NaiveModel, chosen: list[int]) -> IntArray:
     """A full naive solution (x and y) for gpux candidates `chosen`, cheapest supply first."""
-    book = naive.book
     cols = {(int(naive.bid[j]), int(naive.alt[j]), int(naive.start[j]), naive.pools[j]): j
             for j in range(naive.n_x)}
     values = np.zeros(naive.n_x + naive.n_y, dtype=np.int64)
@@ -80,16 +79,9 @@ def hint_vector(instance: Instance, naive: NaiveModel, chosen: list[int]) -> Int
     y_col = {(int(a), int(t)): naive.n_x + i
              for i, (a, t) in enumerate(zip(naive.y_ask.tolist(), naive.y_slot.tolist(),
                                             strict=True))}
-    for groups, rows in zip(instance.groups, cheapest_supply(instance, chosen), strict=True):
-        for g, take in zip(groups, rows, strict=True):
-            for t in take.nonzero()[0].tolist():
-                left = int(take[t])
-                for i in g.asks:
-                    ask = book.asks[i]
-                    if left and ask.start <= t < ask.end:
-                        got = min(ask.gpus, left)
-                        values[y_col[i, t]] = got
-                        left -= got
+    for i, by_slot in supply_by_ask(instance, chosen).items():
+        for t, got in by_slot.items():
+            values[y_col[i, t]] = got
     return values
 
 

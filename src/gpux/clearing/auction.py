@@ -18,7 +18,7 @@ from gpux.clearing.check import check_result
 from gpux.clearing.instance import Instance, IntArray, prepare
 from gpux.clearing.pricing import Prices, clearing_prices
 from gpux.clearing.solver import Solution, SolveParams, solve
-from gpux.clearing.supply import cheapest_supply
+from gpux.clearing.supply import supply_by_ask
 from gpux.domain.book import Book
 from gpux.domain.money import from_micros
 from gpux.domain.result import (
@@ -59,19 +59,8 @@ def to_allocation(instance: Instance, chosen: list[int]) -> Allocation:
         cand = instance.candidates[c]
         placements.append(Placement(book.bids[cand.bid].id, cand.alternative, cand.start,
                                     tuple(instance.pool_ids[leg.pool] for leg in cand.legs)))
-    supply: dict[str, dict[int, int]] = {}
-    for groups, rows in zip(instance.groups, cheapest_supply(instance, chosen), strict=True):
-        for g, take in zip(groups, rows, strict=True):
-            for t in take.nonzero()[0].tolist():
-                left = int(take[t])
-                for i in g.asks:
-                    ask = book.asks[i]
-                    if left == 0:
-                        break
-                    if ask.start <= t < ask.end:
-                        got = min(ask.gpus, left)
-                        supply.setdefault(ask.id, {})[t] = got
-                        left -= got
+    supply = {book.asks[i].id: by_slot
+              for i, by_slot in supply_by_ask(instance, chosen).items()}
     return Allocation(tuple(placements), supply)
 
 

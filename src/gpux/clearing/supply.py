@@ -110,3 +110,22 @@ def surplus_of(instance: Instance, chosen: Iterable[int], supply: list[list[IntA
                for groups, rows in zip(instance.groups, supply, strict=True)
                for g, take in zip(groups, rows, strict=True))
     return value - cost
+
+
+def supply_by_ask(instance: Instance, chosen: Iterable[int]) -> dict[int, dict[int, int]]:
+    """The cheapest supply split over each group's asks: GPUs per ask index and slot."""
+    book = instance.book
+    out: dict[int, dict[int, int]] = {}
+    for groups, rows in zip(instance.groups, cheapest_supply(instance, chosen), strict=True):
+        for g, take in zip(groups, rows, strict=True):
+            for t in take.nonzero()[0].tolist():
+                left = int(take[t])
+                for i in g.asks:
+                    if left == 0:
+                        break
+                    ask = book.asks[i]
+                    if ask.start <= t < ask.end:
+                        got = min(ask.gpus, left)
+                        out.setdefault(i, {})[t] = got
+                        left -= got
+    return out
