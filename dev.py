@@ -56,7 +56,7 @@ def demo() -> None:
 
 
 def test() -> None:
-    run(BIN / "ruff", "check", *(d for d in ("src", "tests", "bench") if (ROOT / d).is_dir()))
+    run(BIN / "ruff", "check", *(d for d in ("src", "tests", "bench", "migrations") if (ROOT / d).is_dir()))
     run(BIN / "mypy")
     run(BIN / "lint-imports")
     run(BIN / "pytest", "-q", *sys.argv[2:])

@@ -11,8 +11,8 @@ from gpux.clearing.auction import clear
 from gpux.clearing.check import check_result
 from gpux.clearing.solver import SolveParams
 from gpux.domain.bookjson import read_book
+from gpux.domain.jsonio import loads
 from gpux.domain.result import result_to_doc
-from gpux.entrypoints.jsonio import loads
 
 CASES = sorted(Path(__file__).parent.glob("*.book.json"))
 

@@ -13,7 +13,7 @@ from gpux.domain import bookjson
 from gpux.domain.book import MAX_ALTERNATIVES, MAX_GPUS, MAX_LEGS, MAX_MONEY, MAX_SLOTS
 from gpux.domain.bookjson import BOOK_FORMAT, MAX_TOTAL_LEGS, book_to_doc, read_book
 from gpux.domain.errors import ExchangeError, InvalidBook, Problem
-from gpux.entrypoints.jsonio import dumps, loads
+from gpux.domain.jsonio import dumps, loads
 
 Doc = dict[str, Any]
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from gpux.entrypoints.jsonio import dumps, loads
+from gpux.domain.jsonio import dumps, loads
 
 
 @pytest.mark.parametrize(

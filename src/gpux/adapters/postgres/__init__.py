@@ -1,0 +1,1 @@
+"""PostgreSQL: the order book's tables, repositories, unit of work and the leader lock."""

@@ -1,0 +1,28 @@
+"""Connecting to PostgreSQL: URLs for asyncpg and psycopg-free Alembic, and exact JSONB."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from gpux.domain.jsonio import dumps, loads
+
+
+def async_url(url: str) -> str:
+    """The SQLAlchemy URL that drives `url` through asyncpg (unix-socket hosts kept)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql", "postgresql+psycopg2",
+                             "postgresql+psycopg"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _compact(doc: object) -> str:
+    return dumps(doc, indent=None)
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """An async engine whose JSONB columns keep every number exact (Decimal, never float)."""
+    return create_async_engine(
+        async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        json_serializer=_compact, json_deserializer=loads)

@@ -1,0 +1,229 @@
+"""The order book's tables (SQLAlchemy Core). Alembic's migrations must build exactly these;
+`tests/integration/test_migrations.py` compares the two.
+
+Money is NUMERIC(20, 6) (USD to the micro-dollar, as in the clearing engine); every timestamp is
+`timestamptz` in UTC. Wall-clock hours are the slots of the auctions.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+MONEY = Numeric(20, 6)
+UPTIME = Numeric(6, 3)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+def _now() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False,
+                  server_default=text("now()"))
+
+
+accounts = Table(
+    "accounts", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("halted", Boolean, nullable=False, server_default=text("false")),
+    _now(),
+    CheckConstraint("role IN ('buyer', 'provider', 'admin')", name="role"),
+)
+
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("account_id", String(64), ForeignKey("accounts.id"), nullable=False, index=True),
+    # sha256 of the key; the key itself is shown once, when issued, and never stored.
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    _now(),
+)
+
+pools = Table(
+    "pools", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("provider_id", String(64), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("gpu", String(32), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("uptime", UPTIME, nullable=False),
+    Column("gpus", Integer, nullable=False),
+    Column("partition", String(64), nullable=False, server_default=text("'main'")),
+    _now(),
+    CheckConstraint("gpus > 0", name="gpus_positive"),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("account_id", String(64), ForeignKey("accounts.id"), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("client_order_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False, server_default=text("'open'")),
+    Column("partition", String(64), nullable=False, server_default=text("'main'")),
+    # The window the order covers: for a bid the union of its alternatives' windows.
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    # Asks only: the pool, GPUs offered in each hour of [starts_at, ends_at), reserve per GPU-hour.
+    Column("pool_id", String(64), ForeignKey("pools.id")),
+    Column("gpus", Integer),
+    Column("price", MONEY),
+    # Bids only: the largest alternative value (what a fill can cost at most).
+    Column("max_value", MONEY),
+    # Set while a round that froze this order is being solved; cancels then wait for it.
+    Column("frozen_auction_id", BigInteger),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("request", JSONB, nullable=False),
+    _now(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    UniqueConstraint("account_id", "client_order_id", name="uq_orders_account_client_order"),
+    CheckConstraint("side IN ('bid', 'ask')", name="side"),
+    CheckConstraint("status IN ('open', 'filled', 'cancelled', 'expired')", name="status"),
+    CheckConstraint("starts_at < ends_at", name="window"),
+    CheckConstraint("side = 'bid' OR (pool_id IS NOT NULL AND gpus > 0 AND price >= 0)",
+                    name="ask_fields"),
+    CheckConstraint("side = 'ask' OR max_value > 0", name="bid_fields"),
+)
+Index("ix_orders_open", orders.c.partition, orders.c.id, postgresql_where=text("status = 'open'"))
+Index("ix_orders_account", orders.c.account_id, orders.c.id)
+Index("ix_orders_pool_open", orders.c.pool_id, postgresql_where=text("status = 'open'"))
+
+alternatives = Table(
+    "bid_alternatives", metadata,
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("value", MONEY, nullable=False),
+    Column("earliest_start", DateTime(timezone=True), nullable=False),
+    Column("latest_end", DateTime(timezone=True), nullable=False),
+    CheckConstraint("value > 0", name="value_positive"),
+    CheckConstraint("earliest_start < latest_end", name="window"),
+)
+
+legs = Table(
+    "bid_legs", metadata,
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("alt_idx", Integer, primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("gpus", Integer, nullable=False),
+    Column("duration_hours", Integer, nullable=False),
+    Column("offset_hours", Integer, nullable=False),
+    Column("gpu", ARRAY(String(32))),
+    Column("regions", ARRAY(String(32))),
+    Column("min_uptime", UPTIME),
+    Column("pools", ARRAY(String(64))),
+    CheckConstraint("gpus > 0 AND duration_hours > 0 AND offset_hours >= 0", name="sizes"),
+)
+
+auctions = Table(
+    "auctions", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("partition", String(64), nullable=False),
+    Column("cutoff", DateTime(timezone=True), nullable=False),
+    Column("horizon_start", DateTime(timezone=True), nullable=False),
+    Column("slots", Integer, nullable=False),
+    # frozen: book stored, being solved; cleared: result committed.
+    Column("status", String(16), nullable=False),
+    Column("book", JSONB, nullable=False),
+    Column("result", JSONB),
+    Column("solve_status", String(16)),
+    Column("surplus", MONEY),
+    Column("bound", MONEY),
+    Column("volume_gpu_hours", BigInteger),
+    Column("solve_seconds", Numeric(12, 3)),
+    Column("bids", Integer, nullable=False),
+    Column("asks", Integer, nullable=False),
+    _now(),
+    Column("cleared_at", DateTime(timezone=True)),
+    UniqueConstraint("partition", "cutoff", name="uq_auctions_partition_cutoff"),
+    CheckConstraint("status IN ('frozen', 'cleared')", name="status"),
+)
+
+prices = Table(
+    "auction_prices", metadata,
+    Column("auction_id", BigInteger, ForeignKey("auctions.id"), primary_key=True),
+    Column("pool_id", String(64), primary_key=True),
+    Column("starts_at", DateTime(timezone=True), primary_key=True),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("price", MONEY, nullable=False),
+)
+
+price_index = Table(
+    "price_index", metadata,
+    Column("auction_id", BigInteger, ForeignKey("auctions.id"), primary_key=True),
+    Column("gpu", String(32), primary_key=True),
+    # GPU-hour weighted mean clearing price of what traded, and how much traded.
+    Column("price", MONEY, nullable=False),
+    Column("gpu_hours", BigInteger, nullable=False),
+)
+
+fills = Table(
+    "fills", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("auction_id", BigInteger, ForeignKey("auctions.id"), nullable=False, index=True),
+    Column("order_id", BigInteger, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("side", String(4), nullable=False),
+    # Bids: which alternative and leg; asks: NULL.
+    Column("alternative", Integer),
+    Column("leg", Integer),
+    Column("pool_id", String(64), nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("gpus", Integer, nullable=False),
+    # What the bid's leg pays, or what the ask's delivery earns, at the clearing prices.
+    Column("amount", MONEY, nullable=False),
+    _now(),
+)
+
+contracts = Table(
+    "contracts", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("fill_id", BigInteger, ForeignKey("fills.id"), nullable=False, unique=True),
+    Column("holder_id", String(64), ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("provider_id", String(64), ForeignKey("accounts.id"), nullable=False),
+    Column("pool_id", String(64), ForeignKey("pools.id"), nullable=False),
+    Column("gpus", Integer, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("price", MONEY, nullable=False),
+    _now(),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("stream", String(64), nullable=False),
+    # Stable across re-deliveries, so a consumer can drop duplicates.
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("payload", JSONB, nullable=False),
+    _now(),
+    Column("published_at", DateTime(timezone=True)),
+)
+Index("ix_outbox_pending", outbox.c.id, postgresql_where=text("published_at IS NULL"))

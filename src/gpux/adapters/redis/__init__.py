@@ -1,0 +1,1 @@
+"""Redis Streams: the outbox relay's publisher and the feed's reader."""

@@ -1,0 +1,57 @@
+"""Settings, read from `GPUX_*` environment variables (and `DATABASE_URL` / `REDIS_URL`).
+
+With neither URL set, gpux runs on embedded real servers under `data_dir`; see
+`gpux.adapters.embedded`. docker-compose.yml sets these same names; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the exchange, with the default a laptop demo wants."""
+
+    model_config = SettingsConfigDict(env_prefix="GPUX_", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "GPUX_DATABASE_URL"),
+        description="postgresql://... of the order book; unset = embedded PostgreSQL")
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "GPUX_REDIS_URL"),
+        description="redis://... for the streams; unset = embedded Redis")
+    data_dir: Path = Field(default=Path(".gpux"),
+                           description="where the embedded servers keep their data")
+
+    # Auctions
+    auction_interval_seconds: float = Field(default=60.0, gt=0)
+    horizon_hours: int = Field(default=168, ge=1, le=24 * 62)
+    solve_time_limit_seconds: float = Field(default=20.0, gt=0)
+    solve_workers: int = Field(default=2, ge=1)
+    solve_seed: int = 0
+    partition: str = Field(default="main", min_length=1, max_length=64,
+                           description="the market partition this worker clears")
+
+    # Order limits
+    max_order_gpus: int = Field(default=4096, ge=1)
+    max_order_hours: int = Field(default=24 * 31, ge=1)
+    max_price_per_gpu_hour: Decimal = Field(default=Decimal("100"), gt=0)
+    max_alternatives: int = Field(default=8, ge=1)
+    max_legs: int = Field(default=8, ge=1)
+    max_open_orders_per_account: int = Field(default=1000, ge=1)
+
+    # API
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    admin_key: str | None = Field(
+        default=None, description="bootstraps the admin account with this API key if set")
+    page_size_max: int = Field(default=500, ge=1)
+
+    # Streams
+    fills_stream: str = "gpux:fills"
+    auctions_stream: str = "gpux:auctions"
+    stream_maxlen: int = Field(default=100_000, ge=1000)

@@ -1,0 +1,1 @@
+"""Use cases of the exchange (place, cancel, clear a round), talking to ports only."""
