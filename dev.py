@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run gpux from a fresh clone with nothing but Python 3.11+.
 
-    python3 dev.py demo   # make a virtualenv, install, clear a generated market
+    python3 dev.py demo   # make a virtualenv, install, run the exchange's demo (gpux demo)
     python3 dev.py test   # the whole test suite: ruff, mypy, import contracts, pytest
 """
 
@@ -41,22 +41,12 @@ def ensure_installed() -> None:
 
 
 def demo() -> None:
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    book, result = out / "demo-book.json", out / "demo-result.json"
-    run(BIN / "gpux", "generate", "market", "--bids", "300", "--seed", "7", "--out", book)
-    print(f"+ gpux clear {book} --time-limit 10 > {result}", flush=True)
-    with result.open("w") as fh:
-        code = subprocess.call([str(BIN / "gpux"), "clear", str(book), "--time-limit", "10"],
-                               cwd=ROOT, stdout=fh)
-    if code:
-        sys.exit(code)
-    run(BIN / "gpux", "check", book, result)
-    run(BIN / "gpux", "report", book, result)
+    run(BIN / "gpux", "demo", *sys.argv[2:])
 
 
 def test() -> None:
-    run(BIN / "ruff", "check", *(d for d in ("src", "tests", "bench", "migrations") if (ROOT / d).is_dir()))
+    dirs = ("src", "tests", "bench", "migrations")
+    run(BIN / "ruff", "check", *(d for d in dirs if (ROOT / d).is_dir()))
     run(BIN / "mypy")
     run(BIN / "lint-imports")
     run(BIN / "pytest", "-q", *sys.argv[2:])

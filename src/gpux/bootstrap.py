@@ -47,6 +47,15 @@ async def migrate(database_url: str) -> None:
     await asyncio.to_thread(upgrade, database_url)
 
 
+async def fresh_database(settings: Settings, name: str) -> tuple[str, str, object | None]:
+    """(database URL, Redis URL, embedded handle) for a new, empty database `name` on the
+    configured (or embedded) server; keep the handle alive while the servers are used."""
+    from gpux.adapters.postgres.engine import recreate_database
+
+    db_url, redis_url, embedded = await asyncio.to_thread(resolve_urls, settings)
+    return await recreate_database(db_url, name), redis_url, embedded
+
+
 @asynccontextmanager
 async def open_resources(settings: Settings, *, run_migrations: bool = False,
                          pool_size: int = 10) -> AsyncIterator[Resources]:

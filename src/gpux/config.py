@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     admin_key: str | None = Field(
         default=None, description="bootstraps the admin account with this API key if set")
     page_size_max: int = Field(default=500, ge=1)
+    worker_metrics_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="if set, the worker serves /metrics and /healthz on this port")
+    health_port: int | None = Field(
+        default=None, ge=1, le=65535, description="the port the image's healthcheck probes")
+    log_format: str = Field(default="text", pattern="^(text|json)$")
 
     # Streams
     fills_stream: str = "gpux:fills"

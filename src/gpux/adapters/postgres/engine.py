@@ -26,3 +26,25 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         async_url(url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
         json_serializer=_compact, json_deserializer=loads)
+
+
+def database_url_for(server_url: str, name: str) -> str:
+    """The URL of database `name` on the server that `server_url` points at."""
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def recreate_database(server_url: str, name: str) -> str:
+    """Drop (if present) and create database `name` on the server; returns its URL."""
+    import asyncpg
+
+    parsed = make_url(server_url)
+    conn = await asyncpg.connect(
+        user=parsed.username or "postgres", password=parsed.password or None,
+        host=parsed.query.get("host") or parsed.host, port=parsed.port,
+        database=parsed.database or "postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return database_url_for(server_url, name)

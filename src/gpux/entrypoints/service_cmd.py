@@ -1,0 +1,110 @@
+"""The service's commands: `gpux serve`, `gpux worker`, `gpux demo`, `gpux db upgrade`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from gpux.config import Settings
+
+    overrides = {k: v for k, v in {
+        "host": getattr(args, "host", None), "port": getattr(args, "port", None),
+        "auction_interval_seconds": getattr(args, "interval", None),
+        "partition": getattr(args, "partition", None)}.items() if v is not None}
+    return Settings(**overrides)
+
+
+async def _serve(settings: Any, with_worker: bool) -> None:
+    import uvicorn
+
+    from gpux.bootstrap import open_resources
+    from gpux.entrypoints.api.app import create_app
+    from gpux.entrypoints.worker import run_worker
+
+    async with open_resources(settings, run_migrations=True) as res:
+        app = create_app(settings, resources=res)
+        server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port,
+                                               lifespan="on"))
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(res, stop=stop)) if with_worker else None
+        try:
+            await server.serve()
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+
+
+async def _worker(settings: Any) -> None:
+    from gpux.bootstrap import open_resources
+    from gpux.entrypoints.worker import run_worker
+
+    async with open_resources(settings, run_migrations=False) as res:
+        await run_worker(res)
+
+
+async def _upgrade(settings: Any) -> None:
+    from gpux.bootstrap import migrate, resolve_urls
+
+    db_url, _redis, embedded = await asyncio.to_thread(resolve_urls, settings)
+    await migrate(db_url)
+    del embedded
+    print(f"database at {db_url} is at the latest migration")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The API and the clearing worker in one process (a laptop's exchange)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    asyncio.run(_serve(_settings(args), with_worker=not args.no_worker))
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The clearing worker alone (hot standby when another worker leads)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    asyncio.run(_worker(_settings(args)))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Seed a market and watch several auctions clear."""
+    from gpux.entrypoints.demo import run_demo
+
+    return run_demo(bids=args.bids, rounds=args.rounds, seed=args.seed, interval=args.interval)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """Run the database migrations."""
+    asyncio.run(_upgrade(_settings(args)))
+    return 0
+
+
+def register(sub: Any, positive: Any) -> None:
+    """Add the service's subcommands to the `gpux` parser."""
+    serve = sub.add_parser("serve", help="run the API and the clearing worker in one process")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--interval", type=positive(float), help="seconds between auctions")
+    serve.add_argument("--no-worker", action="store_true", help="the API alone")
+    serve.set_defaults(run=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run the clearing worker")
+    worker.add_argument("--interval", type=positive(float), help="seconds between auctions")
+    worker.add_argument("--partition", help="the market partition to clear (default main)")
+    worker.set_defaults(run=cmd_worker)
+
+    demo = sub.add_parser("demo", help="a whole exchange for two minutes: seed, clear, report")
+    demo.add_argument("--bids", type=positive(int), default=400)
+    demo.add_argument("--rounds", type=positive(int), default=4, help="waves of buyers")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--interval", type=positive(float), default=10.0,
+                      help="seconds between auctions (default 10)")
+    demo.set_defaults(run=cmd_demo)
+
+    db = sub.add_parser("db", help="database administration")
+    db.add_argument("action", choices=["upgrade"], help="upgrade: run the migrations")
+    db.set_defaults(run=cmd_db)
