@@ -72,3 +72,24 @@ async def open_resources(settings: Settings, *, run_migrations: bool = False,
     finally:
         await client.aclose()
         await engine.dispose()
+
+
+async def readiness(res: Resources, timeout: float = 2.0) -> dict[str, str]:
+    """"ok" or the error, for PostgreSQL and Redis: what `/readyz` reports."""
+    from sqlalchemy import text
+
+    async def postgres() -> None:
+        async with res.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def redis() -> None:
+        await res.redis.ping()
+
+    out: dict[str, str] = {}
+    for name, probe in (("postgres", postgres), ("redis", redis)):
+        try:
+            await asyncio.wait_for(probe(), timeout)
+            out[name] = "ok"
+        except Exception as err:  # any failure at all means not ready
+            out[name] = f"{type(err).__name__}: {err}"[:200]
+    return out

@@ -18,6 +18,12 @@ def _settings(args: argparse.Namespace) -> Any:
     return Settings(**overrides)
 
 
+def _logs(args: argparse.Namespace) -> None:
+    from gpux.adapters.logs import configure
+
+    configure(_settings(args).log_format, logging.INFO)
+
+
 async def _serve(settings: Any, with_worker: bool) -> None:
     import uvicorn
 
@@ -40,11 +46,25 @@ async def _serve(settings: Any, with_worker: bool) -> None:
 
 
 async def _worker(settings: Any) -> None:
+    import uvicorn
+
     from gpux.bootstrap import open_resources
+    from gpux.entrypoints.probes import worker_app
     from gpux.entrypoints.worker import run_worker
 
     async with open_resources(settings, run_migrations=False) as res:
-        await run_worker(res)
+        if settings.worker_metrics_port is None:
+            await run_worker(res)
+            return
+        server = uvicorn.Server(uvicorn.Config(
+            worker_app(res), host=settings.host, port=settings.worker_metrics_port,
+            log_level="warning", lifespan="off"))
+        http = asyncio.create_task(server.serve())
+        try:
+            await run_worker(res)
+        finally:
+            server.should_exit = True
+            await http
 
 
 async def _upgrade(settings: Any) -> None:
@@ -58,14 +78,14 @@ async def _upgrade(settings: Any) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The API and the clearing worker in one process (a laptop's exchange)."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _logs(args)
     asyncio.run(_serve(_settings(args), with_worker=not args.no_worker))
     return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """The clearing worker alone (hot standby when another worker leads)."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _logs(args)
     asyncio.run(_worker(_settings(args)))
     return 0
 
