@@ -1,0 +1,1 @@
+"""Plain-English order text -> structured order (pure, deterministic, offline)."""
