@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,7 +18,7 @@ async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def readyz_for(res: Resources) -> object:
+def readyz_for(res: Resources) -> Callable[[Request], Awaitable[Response]]:
     async def readyz(_: Request) -> Response:
         """PostgreSQL and Redis both answer."""
         checks = await readiness(res)
