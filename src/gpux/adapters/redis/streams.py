@@ -1,0 +1,131 @@
+"""The outbox relay to Redis Streams, and a reader of those streams.
+
+The relay takes the oldest unpublished outbox rows (`FOR UPDATE SKIP LOCKED`, so two relays
+never take the same row), XADDs each to its stream in one pipeline and only then marks them
+published and commits. A crash between the XADD and the commit publishes those rows again:
+delivery is at least once, and each entry's `event_id` lets a consumer drop the duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gpux.adapters.postgres.tables import outbox
+from gpux.domain.jsonio import dumps, loads
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    """Publishes outbox rows to their Redis streams, at least once, oldest first."""
+
+    def __init__(self, engine: AsyncEngine, redis: Any, *, maxlen: int, batch: int = 500,
+                 idle_seconds: float = 0.2) -> None:
+        self.engine = engine
+        self.redis = redis
+        self.maxlen = maxlen
+        self.batch = batch
+        self.idle_seconds = idle_seconds
+        self.wake = asyncio.Event()
+
+    async def publish_once(self) -> int:
+        """Publish one batch of unpublished rows; how many."""
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(
+                select(outbox.c.id, outbox.c.stream, outbox.c.event_id, outbox.c.payload)
+                .where(outbox.c.published_at.is_(None)).order_by(outbox.c.id)
+                .limit(self.batch).with_for_update(skip_locked=True))).all()
+            if not rows:
+                return 0
+            pipe = self.redis.pipeline(transaction=False)
+            for r in rows:
+                pipe.xadd(r.stream, {"event_id": r.event_id,
+                                     "type": str(r.payload.get("type", "")),
+                                     "payload": dumps(r.payload, indent=None)},
+                          maxlen=self.maxlen, approximate=True)
+            await pipe.execute()
+            await conn.execute(
+                update(outbox).where(outbox.c.id == func.any(
+                    bindparam("ids", type_=ARRAY(BigInteger))))
+                .values(published_at=func.now()), {"ids": [r.id for r in rows]})
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until `stop` is set; between empty batches wait for a wake-up or a while."""
+        while not stop.is_set():
+            try:
+                published = await self.publish_once()
+            except Exception:  # the relay outlives a database or Redis outage and retries
+                log.exception("outbox relay failed; retrying")
+                published = 0
+                await _wait(stop, 1.0)
+            if published >= self.batch:
+                continue
+            if published == 0:
+                self.wake.clear()
+                await _wait_any(stop, self.wake, self.idle_seconds)
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Publish what is pending now (on the way out), giving up quietly on errors."""
+        try:
+            while await self.publish_once() >= self.batch:
+                pass
+        except Exception as err:
+            log.warning("outbox relay could not drain: %s", err)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One stream entry: its Redis id, the event id, its type and its payload."""
+
+    entry_id: str
+    event_id: str
+    type: str
+    payload: dict[str, Any]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def parse_entry(entry_id: bytes | str, fields: dict[Any, Any]) -> StreamEvent:
+    """A StreamEvent from one XRANGE/XREAD entry (bytes or str), payload exact (Decimal)."""
+    f = {_text(k): _text(v) for k, v in fields.items()}
+    return StreamEvent(_text(entry_id), f["event_id"], f.get("type", ""), loads(f["payload"]))
+
+
+async def read_stream(redis: Any, stream: str, *, after: str = "-",
+                      count: int | None = None) -> list[StreamEvent]:
+    """Entries of `stream` from `after` on (XRANGE; "-" = from the start)."""
+    entries = await redis.xrange(stream, min=after, max="+", count=count)
+    return [parse_entry(i, f) for i, f in entries]
+
+
+async def read_new(redis: Any, streams: dict[str, str], *, block_ms: int = 1000,
+                   count: int = 100) -> list[tuple[str, StreamEvent]]:
+    """Entries after the given ids (XREAD), as (stream, event); `streams`: name -> last id."""
+    reply = await redis.xread(streams, count=count, block=block_ms) or []
+    return [(_text(name), parse_entry(i, f)) for name, entries in reply for i, f in entries]

@@ -1,0 +1,163 @@
+"""The clearing worker: lead the partition, clear a round at every cutoff, relay the outbox.
+
+Cutoffs fall on multiples of the auction interval counted from the Unix epoch (UTC), so every
+worker of a partition agrees on them. Only the holder of the partition's leader lock clears;
+another worker stands by and retries the lock every min(1 s, interval / 4). On taking the lead
+a worker first solves any auction a previous leader left frozen, then clears the latest cutoff
+that has passed (if no one has) and each one after. A round late by more than an interval
+skips to the latest passed cutoff rather than queueing the missed ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+from datetime import UTC, datetime
+
+from gpux.adapters.clock import SystemClock
+from gpux.adapters.postgres.lock import LeaderLock
+from gpux.adapters.postgres.rounds import PostgresRounds
+from gpux.adapters.redis.streams import OutboxRelay
+from gpux.bootstrap import Resources
+from gpux.clearing.solver import SolveParams
+from gpux.service.round_ports import Clock
+from gpux.service.rounds import RoundConfig, RoundOutcome, Rounds
+
+log = logging.getLogger("gpux.worker")
+
+
+def cutoff_at_or_before(moment: datetime, interval: float) -> datetime:
+    """The latest cutoff (a multiple of `interval` seconds since the epoch) not after `moment`."""
+    ticks = math.floor(moment.timestamp() / interval)
+    return datetime.fromtimestamp(ticks * interval, UTC)
+
+
+def next_cutoff(previous: datetime, now: datetime, interval: float) -> datetime:
+    """The cutoff after `previous`, or the latest passed one if that is later (no backlog)."""
+    following = datetime.fromtimestamp(
+        (round(previous.timestamp() / interval) + 1) * interval, UTC)
+    return max(following, cutoff_at_or_before(now, interval))
+
+
+def round_line(outcome: RoundOutcome, worker: str = "") -> str:
+    """One structured (logfmt) line about a round."""
+    fields = {
+        "event": "round", "worker": worker, "status": outcome.status,
+        "auction_id": outcome.auction_id,
+        "cutoff": outcome.cutoff.isoformat(), "resumed": outcome.resumed,
+        "orders": outcome.orders, "bids": outcome.bids, "asks": outcome.asks,
+        "fills": outcome.fills, "solve_status": outcome.solve_status,
+        "surplus": outcome.surplus, "volume_gpu_hours": outcome.volume_gpu_hours,
+        "solve_seconds": f"{outcome.solve_seconds:.3f}", "gap": outcome.gap,
+    }
+    return " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+def rounds_of(resources: Resources) -> Rounds:
+    """The round use cases on the resources' database."""
+    s = resources.settings
+    return Rounds(PostgresRounds(resources.engine), RoundConfig(
+        s.partition, s.horizon_hours,
+        SolveParams(s.solve_time_limit_seconds, s.solve_workers, s.solve_seed),
+        s.fills_stream, s.auctions_stream))
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    if seconds > 0:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+
+class _Worker:
+    def __init__(self, resources: Resources, stop: asyncio.Event, max_rounds: int | None,
+                 clock: Clock, name: str) -> None:
+        self.name = name
+        self.settings = resources.settings
+        self.stop = stop
+        self.max_rounds = max_rounds
+        self.clock = clock
+        self.rounds = rounds_of(resources)
+        self.lock = LeaderLock(resources.engine, self.settings.partition)
+        self.relay = OutboxRelay(resources.engine, resources.redis,
+                                 maxlen=self.settings.stream_maxlen)
+        self.done = 0
+
+    @property
+    def interval(self) -> float:
+        return self.settings.auction_interval_seconds
+
+    @property
+    def retry_seconds(self) -> float:
+        return min(1.0, self.interval / 4)
+
+    async def run(self) -> None:
+        relay_stop = asyncio.Event()
+        relay = asyncio.create_task(self.relay.run(relay_stop), name="gpux-outbox-relay")
+        try:
+            while not self.stop.is_set():
+                if await self.lock.try_acquire():
+                    log.info("event=leading worker=%s partition=%s lock_key=%d",
+                             self.name, self.settings.partition, self.lock.key)
+                    await self.lead()
+                    await self.lock.release()
+                    # A deposed leader lets a waiting standby take over before competing.
+                    await _wait(self.stop, 2 * self.retry_seconds)
+                else:
+                    await _wait(self.stop, self.retry_seconds)
+        finally:
+            await self.lock.release()
+            relay_stop.set()
+            await relay
+
+    async def lead(self) -> None:
+        """Clear rounds while the lock holds and there is work left."""
+        self.report(await self.rounds.resume())
+        cutoff = cutoff_at_or_before(self.clock.now(), self.interval)
+        while not self.stop.is_set():
+            await self.until(cutoff)
+            if self.stop.is_set():
+                return
+            if not await self.lock.alive():
+                log.warning("event=lost_lead worker=%s", self.name)
+                return
+            try:
+                outcomes = await self.rounds.clear_round(cutoff)
+            except Exception:  # the round stays frozen and is resumed at the next cutoff
+                log.exception("event=round_failed cutoff=%s", cutoff.isoformat())
+                outcomes = []
+            self.relay.wake.set()
+            self.report(outcomes)
+            if any(o.cutoff == cutoff and o.status != "exists" for o in outcomes):
+                self.done += 1
+            if self.max_rounds is not None and self.done >= self.max_rounds:
+                self.stop.set()
+                return
+            cutoff = next_cutoff(cutoff, self.clock.now(), self.interval)
+
+    async def until(self, moment: datetime) -> None:
+        while not self.stop.is_set():
+            left = (moment - self.clock.now()).total_seconds()
+            if left <= 0:
+                return
+            await _wait(self.stop, left)
+
+    def report(self, outcomes: list[RoundOutcome]) -> None:
+        for outcome in outcomes:
+            log.info(round_line(outcome, self.name))
+
+
+async def run_worker(resources: Resources, *, stop: asyncio.Event | None = None,
+                     max_rounds: int | None = None, clock: Clock | None = None,
+                     name: str | None = None) -> None:
+    """Run the clearing worker until `stop` is set or it has cleared `max_rounds` cutoffs.
+
+    `max_rounds` counts the cutoffs this worker froze as leader (not resumed rounds nor
+    cutoffs found done); `name` tags its log lines (default host:pid).
+    """
+    worker = _Worker(resources, stop or asyncio.Event(), max_rounds, clock or SystemClock(),
+                     name or f"{socket.gethostname()}:{os.getpid()}")
+    await worker.run()
