@@ -16,9 +16,15 @@ import logging
 import math
 import os
 import socket
+import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gpux.adapters import metrics
 from gpux.adapters.clock import SystemClock
+from gpux.adapters.postgres import round_stats
 from gpux.adapters.postgres.lock import LeaderLock
 from gpux.adapters.postgres.rounds import PostgresRounds
 from gpux.adapters.redis.streams import OutboxRelay
@@ -81,6 +87,7 @@ class _Worker:
         self.max_rounds = max_rounds
         self.clock = clock
         self.rounds = rounds_of(resources)
+        self.engine = resources.engine
         self.lock = LeaderLock(resources.engine, self.settings.partition)
         self.relay = OutboxRelay(resources.engine, resources.redis,
                                  maxlen=self.settings.stream_maxlen)
@@ -124,6 +131,7 @@ class _Worker:
             if not await self.lock.alive():
                 log.warning("event=lost_lead worker=%s", self.name)
                 return
+            started = time.perf_counter()
             try:
                 outcomes = await self.rounds.clear_round(cutoff)
             except Exception:  # the round stays frozen and is resumed at the next cutoff
@@ -131,6 +139,7 @@ class _Worker:
                 outcomes = []
             self.relay.wake.set()
             self.report(outcomes)
+            await self.observe(outcomes, time.perf_counter() - started)
             if any(o.cutoff == cutoff and o.status != "exists" for o in outcomes):
                 self.done += 1
             if self.max_rounds is not None and self.done >= self.max_rounds:
@@ -148,6 +157,39 @@ class _Worker:
     def report(self, outcomes: list[RoundOutcome]) -> None:
         for outcome in outcomes:
             log.info(round_line(outcome, self.name))
+
+    async def observe(self, outcomes: list[RoundOutcome], seconds: float) -> None:
+        """Prometheus figures of the rounds this worker cleared; never fails a round."""
+        try:
+            await observe_rounds(self.engine, self.settings.partition, outcomes, seconds)
+        except Exception:
+            log.exception("event=metrics_failed")
+
+
+async def observe_rounds(engine: AsyncEngine, partition: str, outcomes: list[RoundOutcome],
+                         seconds: float) -> None:
+    """Update the auction metrics from the rounds just cleared (`seconds`: their wall time)."""
+    for o in outcomes:
+        if o.status != "cleared" or o.auction_id is None:
+            continue
+        metrics.AUCTIONS.labels(partition, o.solve_status or "unknown").inc()
+        metrics.SOLVE_SECONDS.labels(partition).observe(o.solve_seconds)
+        metrics.ROUND_OVERHEAD_SECONDS.labels(partition).observe(
+            max(0.0, seconds - o.solve_seconds))
+        if isinstance(o.gap, int | float | Decimal):
+            metrics.GAP.labels(partition).observe(float(o.gap))
+        if o.solve_status == "feasible":
+            metrics.TIME_LIMIT_HITS.labels(partition).inc()
+        metrics.LAST_CLEARED.labels(partition).set(time.time())
+        if o.surplus is not None:
+            metrics.SURPLUS.labels(partition).inc(float(o.surplus))
+        for p in await round_stats.traded(engine, o.auction_id):
+            metrics.GPU_HOURS.labels(p.gpu, p.region).inc(p.gpu_hours)
+            metrics.CLEARING_PRICE.labels(p.gpu, p.region).set(float(p.price))
+        for gpu, price in (await round_stats.price_index(engine, o.auction_id)).items():
+            metrics.PRICE_INDEX.labels(gpu).set(float(price))
+    for side, count in (await round_stats.open_orders(engine, partition)).items():
+        metrics.OPEN_ORDERS.labels(partition, side).set(count)
 
 
 async def run_worker(resources: Resources, *, stop: asyncio.Event | None = None,

@@ -103,3 +103,33 @@ async def test_a_round_with_no_orders_still_records_an_auction(resources: Any,
     assert auction.status == "cleared" and auction.bids == 0 and auction.volume_gpu_hours == 0
     events = await read_stream(resources.redis, resources.settings.auctions_stream)
     assert [e.event_id for e in events] == [f"auction:main:{auction.id}"]
+
+
+def _sample(name: str, **labels: str) -> float:
+    from gpux.adapters.metrics import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_a_cleared_round_moves_the_auction_metrics(resources: Any, engine: Any) -> None:
+    part = resources.settings.partition
+    before_rounds = sum(_sample("gpux_auctions_total", partition=part, status=s)
+                        for s in ("optimal", "feasible"))
+    before_hours = _sample("gpux_gpu_hours_cleared_total", gpu="H100", region="us-east")
+    before_published = _sample("gpux_stream_events_published_total",
+                               stream=resources.settings.fills_stream)
+    await _market(engine)
+    await run_worker(resources, max_rounds=1)
+
+    after_rounds = sum(_sample("gpux_auctions_total", partition=part, status=s)
+                       for s in ("optimal", "feasible"))
+    assert after_rounds == before_rounds + 1
+    # alice 6 GPUs x 4 h, bob 4 x 3 + 2 x 2: 40 GPU-hours of H100 in us-east.
+    assert _sample("gpux_gpu_hours_cleared_total", gpu="H100", region="us-east") == (
+        before_hours + 40)
+    assert _sample("gpux_price_index_usd", gpu="H100") >= 2.5
+    assert _sample("gpux_auction_solve_seconds_count", partition=part) >= 1
+    assert _sample("gpux_stream_events_published_total",
+                   stream=resources.settings.fills_stream) > before_published
+    assert _sample("gpux_outbox_backlog") == 0
+    assert _sample("gpux_open_orders", partition=part, side="bid") == 1  # the low bid

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ from sqlalchemy import BigInteger, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gpux.adapters import metrics
 from gpux.adapters.postgres.tables import outbox
 from gpux.domain.jsonio import dumps, loads
 
@@ -40,10 +43,12 @@ class OutboxRelay:
         """Publish one batch of unpublished rows; how many."""
         async with self.engine.begin() as conn:
             rows = (await conn.execute(
-                select(outbox.c.id, outbox.c.stream, outbox.c.event_id, outbox.c.payload)
+                select(outbox.c.id, outbox.c.stream, outbox.c.event_id, outbox.c.payload,
+                       outbox.c.created_at)
                 .where(outbox.c.published_at.is_(None)).order_by(outbox.c.id)
                 .limit(self.batch).with_for_update(skip_locked=True))).all()
             if not rows:
+                metrics.OUTBOX_BACKLOG.set(0)
                 return 0
             pipe = self.redis.pipeline(transaction=False)
             for r in rows:
@@ -56,6 +61,9 @@ class OutboxRelay:
                 update(outbox).where(outbox.c.id == func.any(
                     bindparam("ids", type_=ARRAY(BigInteger))))
                 .values(published_at=func.now()), {"ids": [r.id for r in rows]})
+            left = (await conn.execute(select(func.count()).select_from(outbox).where(
+                outbox.c.published_at.is_(None)))).scalar_one()
+        _observe(rows, int(left) - len(rows))
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -81,6 +89,14 @@ class OutboxRelay:
                 pass
         except Exception as err:
             log.warning("outbox relay could not drain: %s", err)
+
+
+def _observe(rows: Sequence[Any], backlog: int) -> None:
+    now = time.time()
+    for r in rows:
+        metrics.PUBLISH_LAG.observe(max(0.0, now - r.created_at.timestamp()))
+        metrics.EVENTS_PUBLISHED.labels(r.stream).inc()
+    metrics.OUTBOX_BACKLOG.set(max(0, backlog))
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
