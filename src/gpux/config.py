@@ -33,8 +33,14 @@ class Settings(BaseSettings):
     solve_time_limit_seconds: float = Field(default=20.0, gt=0)
     solve_workers: int = Field(default=2, ge=1)
     solve_seed: int = 0
-    partition: str = Field(default="main", min_length=1, max_length=64,
-                           description="the market partition this worker clears")
+    partition: str = Field(
+        default="main", min_length=1, max_length=200, pattern=r"^[a-z0-9-]+(,[a-z0-9-]+)*$",
+        description="the market partition(s) this worker clears, comma-separated; it leads "
+                    "those whose advisory lock it gets and stands by for the others")
+
+    def partitions(self) -> list[str]:
+        """The partitions named by `partition`, in order, without repeats."""
+        return list(dict.fromkeys(p for p in self.partition.split(",") if p))
 
     # Order limits
     max_order_gpus: int = Field(default=4096, ge=1)

@@ -15,8 +15,10 @@ import contextlib
 import logging
 import math
 import os
+import random
 import socket
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -63,11 +65,11 @@ def round_line(outcome: RoundOutcome, worker: str = "") -> str:
     return " ".join(f"{k}={v}" for k, v in fields.items())
 
 
-def rounds_of(resources: Resources) -> Rounds:
-    """The round use cases on the resources' database."""
+def rounds_of(resources: Resources, partition: str | None = None) -> Rounds:
+    """The round use cases of one partition (default: the settings') on the database."""
     s = resources.settings
     return Rounds(PostgresRounds(resources.engine), RoundConfig(
-        s.partition, s.horizon_hours,
+        partition or s.partitions()[0], s.horizon_hours,
         SolveParams(s.solve_time_limit_seconds, s.solve_workers, s.solve_seed),
         s.fills_stream, s.auctions_stream))
 
@@ -79,18 +81,22 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 
 
 class _Worker:
-    def __init__(self, resources: Resources, stop: asyncio.Event, max_rounds: int | None,
-                 clock: Clock, name: str) -> None:
+    """Leads one partition when it can, stands by for it when another worker leads."""
+
+    def __init__(self, resources: Resources, partition: str, stop: asyncio.Event,
+                 max_rounds: int | None, clock: Clock, name: str, relay: OutboxRelay,
+                 leading: set[str]) -> None:
         self.name = name
+        self.partition = partition
         self.settings = resources.settings
         self.stop = stop
         self.max_rounds = max_rounds
         self.clock = clock
-        self.rounds = rounds_of(resources)
+        self.rounds = rounds_of(resources, partition)
         self.engine = resources.engine
-        self.lock = LeaderLock(resources.engine, self.settings.partition)
-        self.relay = OutboxRelay(resources.engine, resources.redis,
-                                 maxlen=self.settings.stream_maxlen)
+        self.lock = LeaderLock(resources.engine, partition)
+        self.relay = relay
+        self.leading = leading  # partitions this process leads now, shared by its workers
         self.done = 0
 
     @property
@@ -102,23 +108,28 @@ class _Worker:
         return min(1.0, self.interval / 4)
 
     async def run(self) -> None:
-        relay_stop = asyncio.Event()
-        relay = asyncio.create_task(self.relay.run(relay_stop), name="gpux-outbox-relay")
         try:
             while not self.stop.is_set():
+                # A process already leading k partitions waits k retry periods more before
+                # reaching for another, so that partitions spread over the workers.
+                await _wait(self.stop, self.retry_seconds * len(self.leading - {self.partition}))
+                if self.stop.is_set():
+                    break
                 if await self.lock.try_acquire():
                     log.info("event=leading worker=%s partition=%s lock_key=%d",
-                             self.name, self.settings.partition, self.lock.key)
-                    await self.lead()
-                    await self.lock.release()
+                             self.name, self.partition, self.lock.key)
+                    self.leading.add(self.partition)
+                    try:
+                        await self.lead()
+                    finally:
+                        self.leading.discard(self.partition)
+                        await self.lock.release()
                     # A deposed leader lets a waiting standby take over before competing.
                     await _wait(self.stop, 2 * self.retry_seconds)
                 else:
                     await _wait(self.stop, self.retry_seconds)
         finally:
             await self.lock.release()
-            relay_stop.set()
-            await relay
 
     async def lead(self) -> None:
         """Clear rounds while the lock holds and there is work left."""
@@ -161,7 +172,7 @@ class _Worker:
     async def observe(self, outcomes: list[RoundOutcome], seconds: float) -> None:
         """Prometheus figures of the rounds this worker cleared; never fails a round."""
         try:
-            await observe_rounds(self.engine, self.settings.partition, outcomes, seconds)
+            await observe_rounds(self.engine, self.partition, outcomes, seconds)
         except Exception:
             log.exception("event=metrics_failed")
 
@@ -194,12 +205,29 @@ async def observe_rounds(engine: AsyncEngine, partition: str, outcomes: list[Rou
 
 async def run_worker(resources: Resources, *, stop: asyncio.Event | None = None,
                      max_rounds: int | None = None, clock: Clock | None = None,
-                     name: str | None = None) -> None:
+                     name: str | None = None, partitions: Sequence[str] | None = None) -> None:
     """Run the clearing worker until `stop` is set or it has cleared `max_rounds` cutoffs.
 
-    `max_rounds` counts the cutoffs this worker froze as leader (not resumed rounds nor
-    cutoffs found done); `name` tags its log lines (default host:pid).
+    It competes for each of `partitions` (default: the settings' partitions) and clears
+    those it leads, each on its own cutoffs; one outbox relay serves them all.
+    `max_rounds` counts, per partition, the cutoffs this worker froze as leader (not resumed
+    rounds nor cutoffs found done), and the worker stops when any partition reaches it;
+    `name` tags its log lines (default host:pid).
     """
-    worker = _Worker(resources, stop or asyncio.Event(), max_rounds, clock or SystemClock(),
-                     name or f"{socket.gethostname()}:{os.getpid()}")
-    await worker.run()
+    stop = stop or asyncio.Event()
+    name = name or f"{socket.gethostname()}:{os.getpid()}"
+    parts = list(partitions or resources.settings.partitions())
+    # Workers sharing a list take its partitions in different orders, so they split them.
+    random.Random(name).shuffle(parts)
+    relay = OutboxRelay(resources.engine, resources.redis,
+                        maxlen=resources.settings.stream_maxlen)
+    relay_stop = asyncio.Event()
+    leading: set[str] = set()
+    workers = [_Worker(resources, p, stop, max_rounds, clock or SystemClock(), name, relay,
+                       leading) for p in parts]
+    relay_task = asyncio.create_task(relay.run(relay_stop), name="gpux-outbox-relay")
+    try:
+        await asyncio.gather(*(w.run() for w in workers))
+    finally:
+        relay_stop.set()
+        await relay_task
