@@ -218,6 +218,13 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("status = 'open'"),
     )
+    op.create_index(
+        "ix_orders_account_open",
+        "orders",
+        ["account_id"],
+        unique=False,
+        postgresql_where=sa.text("status = 'open'"),
+    )
     op.create_table(
         "bid_alternatives",
         sa.Column("order_id", sa.BigInteger(), nullable=False),
@@ -327,6 +334,9 @@ def downgrade() -> None:
     op.drop_table("fills")
     op.drop_table("bid_legs")
     op.drop_table("bid_alternatives")
+    op.drop_index(
+        "ix_orders_account_open", table_name="orders", postgresql_where=sa.text("status = 'open'")
+    )
     op.drop_index(
         "ix_orders_pool_open", table_name="orders", postgresql_where=sa.text("status = 'open'")
     )

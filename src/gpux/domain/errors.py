@@ -66,3 +66,92 @@ class InvalidValue(ExchangeError, ValueError):
         """One error carrying every problem found, the first as `problem`."""
         first = problems[0]
         return cls(first.path, first.message, first.value, tuple(problems[1:]))
+
+
+class InvalidOrder(InvalidValue):
+    """A bid or ask breaks the order rules; `problems` lists every one, with its field path."""
+
+    code = "invalid_order"
+
+
+class WindowInPast(InvalidOrder):
+    """An order's window has already begun too late (or ended) to be delivered."""
+
+    code = "window_in_past"
+
+
+class LimitExceeded(InvalidOrder):
+    """An order is larger, longer or dearer than the exchange's configured limits allow."""
+
+    code = "limit_exceeded"
+
+
+class Refused(ExchangeError):
+    """A well-formed command the exchange will not carry out, naming the field it refuses."""
+
+    code = "refused"
+
+    def __init__(self, message: str, field: str | None = None, value: object = None) -> None:
+        self.problems: tuple[Problem, ...] = (
+            (Problem(field, message, value),) if field is not None else ())
+        super().__init__(message)
+
+
+class Unauthenticated(Refused):
+    """No API key, or one that names no live account."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(Refused):
+    """The caller's role (or ownership) does not allow this command."""
+
+    code = "forbidden"
+
+
+class AccountHalted(Forbidden):
+    """The account is halted and may not place orders."""
+
+    code = "account_halted"
+
+
+class NotFound(Refused):
+    """No such resource visible to the caller (other accounts' orders are not found either)."""
+
+    code = "not_found"
+
+
+class UnknownPool(Refused):
+    """An ask (or filter) names a pool that does not exist."""
+
+    code = "unknown_pool"
+
+
+class AlreadyExists(Refused):
+    """An account or pool with this id exists already."""
+
+    code = "already_exists"
+
+
+class ClientOrderIdReused(Refused):
+    """A client order id was used before by this account for a different order."""
+
+    code = "client_order_id_reused"
+
+
+class TooManyOpenOrders(Refused):
+    """The account already has the most open orders the exchange allows."""
+
+    code = "too_many_open_orders"
+
+
+class PoolOversold(Refused):
+    """An ask would offer more GPUs of its pool, in some hour, than the pool has."""
+
+    code = "pool_oversold"
+
+
+class OrderNotOpen(Refused):
+    """The order is filled, cancelled or expired, so it can no longer be cancelled."""
+
+    code = "order_not_open"

@@ -112,6 +112,8 @@ orders = Table(
 Index("ix_orders_open", orders.c.partition, orders.c.id, postgresql_where=text("status = 'open'"))
 Index("ix_orders_account", orders.c.account_id, orders.c.id)
 Index("ix_orders_pool_open", orders.c.pool_id, postgresql_where=text("status = 'open'"))
+# Order entry counts an account's open orders (the per-account cap) with every bid.
+Index("ix_orders_account_open", orders.c.account_id, postgresql_where=text("status = 'open'"))
 
 alternatives = Table(
     "bid_alternatives", metadata,

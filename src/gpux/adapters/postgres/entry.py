@@ -1,0 +1,111 @@
+"""Order entry's hot path on PostgreSQL: a bid goes in with one statement on a plain asyncpg
+pool, one round trip and no BEGIN or COMMIT of its own.
+
+SQLAlchemy's pool checkout, its transaction and result machinery cost more per bid than the
+statement itself; this is the one place that steps around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from gpux.domain.jsonio import dumps
+from gpux.domain.orders import BidOrder
+from gpux.service.ports import Admission, Order
+
+# Admit the account (exists, not halted, under the open-order cap, client order id unused),
+# then insert the bid and its alternatives and legs, read from its canonical request
+# document ($8). Every CTE reads the statement's snapshot; a concurrent insert of the same
+# client order id is caught by the unique constraint (no order comes back; the caller
+# re-reads).
+PLACE_BID = """
+WITH a AS (
+  SELECT halted FROM accounts WHERE id = $1
+), existing AS (
+  SELECT id FROM orders WHERE account_id = $1 AND client_order_id = $2
+), n AS (
+  SELECT count(*) AS open_orders FROM (
+    SELECT 1 FROM orders WHERE account_id = $1 AND status = 'open' LIMIT $3::int) s
+), o AS (
+  INSERT INTO orders (account_id, side, client_order_id, partition, starts_at, ends_at,
+                      max_value, request)
+  SELECT $1, 'bid', $2, $4, $5::timestamptz, $6::timestamptz, $7::numeric, $8::jsonb
+  FROM a, n
+  WHERE NOT a.halted AND n.open_orders < $3::int AND NOT EXISTS (SELECT 1 FROM existing)
+  ON CONFLICT (account_id, client_order_id) DO NOTHING
+  RETURNING id, status, created_at, updated_at
+), alt AS (
+  SELECT x.alt, x.n - 1 AS idx
+  FROM jsonb_array_elements($8::jsonb -> 'alternatives') WITH ORDINALITY AS x(alt, n)
+), alts AS (
+  INSERT INTO bid_alternatives (order_id, idx, value, earliest_start, latest_end)
+  SELECT o.id, alt.idx, (alt.alt ->> 'value')::numeric,
+         (alt.alt ->> 'earliest_start')::timestamptz, (alt.alt ->> 'latest_end')::timestamptz
+  FROM o, alt
+), legs AS (
+  INSERT INTO bid_legs (order_id, alt_idx, idx, gpus, duration_hours, offset_hours, gpu,
+                        regions, min_uptime, pools)
+  SELECT o.id, alt.idx, l.n - 1, r.gpus, r.duration_hours, r.offset_hours, r.gpu, r.regions,
+         r.min_uptime, r.pools
+  FROM o, alt, jsonb_array_elements(alt.alt -> 'legs') WITH ORDINALITY AS l(leg, n),
+       jsonb_to_record(l.leg) AS r(gpus int, duration_hours int, offset_hours int,
+                                   gpu varchar[], regions varchar[], min_uptime numeric,
+                                   pools varchar[])
+)
+SELECT a.halted, n.open_orders, (SELECT id FROM existing) AS existing_id,
+       o.id, o.status, o.created_at, o.updated_at
+FROM a CROSS JOIN n LEFT JOIN o ON true
+"""
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A libpq-style URL asyncpg accepts, from any SQLAlchemy PostgreSQL URL."""
+    parsed = make_url(url).set(drivername="postgresql")
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset on release (a round trip): this pool never changes a session."""
+
+
+class PgOrderEntry:
+    """`OrderEntry` on a small asyncpg pool of its own (opened on first use)."""
+
+    def __init__(self, database_url: str, pool_size: int = 24) -> None:
+        self._dsn = asyncpg_dsn(database_url)
+        self._size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def _connections(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn, min_size=1, max_size=self._size, reset=_keep_session)
+        return self._pool
+
+    async def place_bid(self, account_id: str, bid: BidOrder, partition: str,
+                        request: dict[str, Any], max_open_orders: int) -> Admission | None:
+        pool = await self._connections()
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                PLACE_BID, account_id, bid.client_order_id, max_open_orders, partition,
+                bid.starts_at, bid.ends_at, bid.max_value, dumps(request, indent=None))
+        if row is None:
+            return None
+        order = None if row["id"] is None else Order(
+            row["id"], account_id, "bid", bid.client_order_id, row["status"], bid.starts_at,
+            bid.ends_at, None, None, None, bid.max_value, None, False, request,
+            row["created_at"], row["updated_at"])
+        return Admission(row["halted"], row["open_orders"], row["existing_id"], order)
+
+    async def close(self) -> None:
+        """Close the pool."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None

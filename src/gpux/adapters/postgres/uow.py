@@ -1,0 +1,61 @@
+"""The unit of work: one connection and one transaction shared by every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gpux.adapters.postgres.accounts import PgAccounts, PgPools
+from gpux.adapters.postgres.market import PgMarketReads
+from gpux.adapters.postgres.orders import PgOrders
+
+
+class PgUnitOfWork:
+    """`UnitOfWork` on PostgreSQL: rolled back on exit unless committed."""
+
+    accounts: PgAccounts
+    pools: PgPools
+    orders: PgOrders
+    market: PgMarketReads
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        await conn.begin()
+        self._conn = conn
+        self.accounts = PgAccounts(conn)
+        self.pools = PgPools(conn)
+        self.orders = PgOrders(conn)
+        self.market = PgMarketReads(conn)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        """Commit the transaction."""
+        assert self._conn is not None, "commit outside the unit of work"
+        await self._conn.commit()
+
+
+class PgUnitOfWorkFactory:
+    """Makes a `PgUnitOfWork` per use case."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def __call__(self) -> PgUnitOfWork:
+        return PgUnitOfWork(self.engine)
