@@ -38,7 +38,10 @@ def _iso(t: datetime) -> str:
 def _pool_sizes(doc: dict[str, Any]) -> dict[str, int]:
     """Physical size of each generated pool: the most GPUs its asks offer in any one hour."""
     per: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    providers = {p["id"]: p["provider"] for p in doc["pools"]}
     for ask in doc["asks"]:
+        if ask["seller"] != providers[ask["pool"]]:
+            continue
         for t in range(ask["start"], ask["end"]):
             per[ask["pool"]][t] += ask["gpus"]
     return {pool: max(hours.values()) for pool, hours in per.items()}
@@ -92,7 +95,10 @@ class Demo:
             await self.call("POST", "/pools", self.keys[pool["provider"]], {
                 "id": pool["id"], "gpu": pool["gpu"], "region": pool["region"],
                 "uptime": pool["uptime"], "gpus": sizes.get(pool["id"], 1)})
+        providers = {p["id"]: p["provider"] for p in doc["pools"]}
         for ask in doc["asks"]:
+            if ask["seller"] != providers[ask["pool"]]:
+                continue  # a buyer reselling time it holds: resale comes with settlement
             await self.call("POST", "/asks", self.keys[ask["seller"]], {
                 "client_order_id": ask["id"], "pool": ask["pool"], "gpus": ask["gpus"],
                 "starts_at": _iso(h0 + ask["start"] * HOUR),
@@ -192,8 +198,9 @@ async def _summary(demo: Demo, cleared: list[dict[str, Any]]) -> None:
           f"total surplus ${surplus}")
     index = await demo.call("GET", "/prices/index", demo.admin)
     print("\nprice index (GPU-hour weighted clearing price of the last round that traded):")
-    for row in index["items"]:
-        print(f"  {row['gpu']:<10} ${row['price']:>8} per GPU-hour  "
+    for row in index:
+        price = Decimal(str(row["price"])).quantize(Decimal("0.01"))
+        print(f"  {row['gpu']:<10} ${price:>6} per GPU-hour  "
               f"({row['gpu_hours']} GPU-h, auction {row['auction_id']})")
     shown = 0
     print("\nsome fills:")
