@@ -211,8 +211,11 @@ def parse_with_fallback(text: str, now: datetime, proposer: ParseProposer | None
     try:
         return parse(text, now, pools=pools)
     except UnreadableOrder as err:
-        # Empty text has nothing to read and an over-long one is not sent anywhere.
-        if proposer is None or not text.strip() or len(text) > MAX_TEXT:
+        # Empty text has nothing to read and an over-long one is not sent anywhere. Text
+        # the grammar read but found no price in goes back to its writer: a model asked to
+        # fill the gap could only invent one.
+        if (proposer is None or not text.strip() or len(text) > MAX_TEXT
+                or err.field == "price"):
             raise
         failure = err
     if now.tzinfo is None:

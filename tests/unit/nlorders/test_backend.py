@@ -218,3 +218,11 @@ def test_a_model_proposal_that_fails_the_checks_keeps_the_grammar_error() -> Non
         parse_with_fallback(UNREADABLE, NOW, proposer)
     assert (err.value.field, err.value.words) == ("gpu", "8 V100")
     assert "alternatives[0].legs[0].gpu" in str(err.value)
+
+
+def test_text_without_a_price_is_never_sent_to_the_model() -> None:
+    proposer = FakeProposer(PROPOSAL)
+    with pytest.raises(UnreadableOrder) as err:
+        parse_with_fallback("8 H100 for 10 hours tomorrow in us-east", NOW, proposer)
+    assert err.value.field == "price"
+    assert proposer.asked == []
