@@ -7,7 +7,7 @@ not read (or says what is missing, such as a price, which the parser never inven
 
 from __future__ import annotations
 
-from gpux.domain.errors import ExchangeError
+from gpux.domain.errors import ExchangeError, Problem
 
 
 class UnreadableOrder(ExchangeError):
@@ -19,5 +19,6 @@ class UnreadableOrder(ExchangeError):
         self.field = field
         self.words = words
         self.reason = message
+        self.problems = (Problem(field, message, words),)
         quoted = f' "{words}"' if words else ""
         super().__init__(f"{field}:{quoted} {message}" if quoted else f"{field}: {message}")

@@ -18,9 +18,9 @@ from fastapi.openapi.utils import get_openapi
 
 from gpux.bootstrap import Resources, open_resources
 from gpux.config import Settings
-from gpux.entrypoints.api import errors
+from gpux.entrypoints.api import errors, observe
 from gpux.entrypoints.api.deps import build_services
-from gpux.entrypoints.api.routes import accounts, health, market, orders, pools
+from gpux.entrypoints.api.routes import accounts, health, market, orders, parse, pools
 
 DESCRIPTION = """\
 Buy and sell GPU compute, cleared in periodic combinatorial auctions.
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None,
             stack.push_async_callback(svc.engine.dispose)
             stack.push_async_callback(svc.entry.close)
             app.state.services = svc
+            app.state.resources = res
             if conf.admin_key:
                 await svc.accounts.bootstrap_admin(conf.admin_key)
             # Everything loaded so far lives as long as the process: keep the collector from
@@ -55,8 +56,9 @@ def create_app(settings: Settings | None = None,
     app = FastAPI(title="gpux exchange", version=version("gpux"), description=DESCRIPTION,
                   lifespan=lifespan)
     errors.install(app)
+    observe.install(app)
     # Order entry first: routes are matched in order, and it is the busiest.
-    for module in (orders, health, accounts, pools, market):
+    for module in (orders, health, accounts, pools, market, parse):
         app.include_router(module.router)
     _declare_bearer(app)
     return app

@@ -19,7 +19,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gpux.adapters.metrics import ORDERS_REJECTED
 from gpux.domain import errors as e
+from gpux.nlorders.errors import UnreadableOrder
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ STATUS: dict[type[e.ExchangeError], tuple[int, str]] = {
     e.LimitExceeded: (422, "Limit exceeded"),
     e.InvalidOrder: (422, "Invalid order"),
     e.InvalidValue: (422, "Invalid value"),
+    UnreadableOrder: (422, "Unreadable order"),
     e.ExchangeError: (400, "Bad request"),
 }
 
@@ -83,8 +86,18 @@ def problem(status: int, title: str, code: str, detail: str,
                     headers=headers)
 
 
-async def on_exchange_error(_: Request, exc: Exception) -> Response:
+_ORDER_PATHS = {"/bids": "bid", "/asks": "ask"}
+
+
+def _count_rejection(request: Request, code: str) -> None:
+    side = _ORDER_PATHS.get(request.url.path)
+    if side is not None and request.method == "POST":
+        ORDERS_REJECTED.labels(side, code).inc()
+
+
+async def on_exchange_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.ExchangeError)
+    _count_rejection(request, exc.code)
     status, title = status_of(exc)
     problems = getattr(exc, "problems", ())
     items = [(p.path, p.message, p.value) for p in problems]
@@ -102,8 +115,9 @@ def _field(loc: tuple[Any, ...]) -> str:
     return text or "body"
 
 
-async def on_validation_error(_: Request, exc: Exception) -> Response:
+async def on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    _count_rejection(request, "invalid_request")
     items: list[tuple[str | None, str, Any]] = []
     for err in exc.errors():
         value = None if err.get("type") in ("missing", "json_invalid") else err.get("input")
