@@ -156,10 +156,11 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", help="write to this file instead of stdout")
     gen.set_defaults(run=cmd_generate)
 
-    from gpux.entrypoints import parse_cmd, service_cmd
+    from gpux.entrypoints import parse_cmd, service_cmd, trade_cmd
 
     service_cmd.register(sub, _positive)
     parse_cmd.register(sub)
+    trade_cmd.register(sub)
     return top
 
 
