@@ -12,6 +12,7 @@ proposer only when the grammar raises `UnreadableOrder`, and marks what it retur
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,7 @@ from gpux.domain.book import Pool
 from gpux.domain.catalog import GPU_MODELS, REGIONS
 from gpux.domain.errors import InvalidValue
 from gpux.nlorders.errors import UnreadableOrder
+from gpux.nlorders.lexicon import NUM
 from gpux.nlorders.order import (
     Alternative,
     BuyOrder,
@@ -205,23 +207,38 @@ def from_doc(doc: object, now: datetime, *, pools: Sequence[Pool] | None = None)
     return _checked("", lambda: BuyOrder(read, explained, warnings))
 
 
+_NUMBER = re.compile(NUM, re.IGNORECASE)
+
+
+def _price_is_quoted(order: ParsedOrder, text: str) -> None:
+    """Where the grammar found no price, the model's must cite words of the text that hold a
+    number: a model asked to fill the gap must not invent one."""
+    lowered = " ".join(text.lower().split())
+    for e in order.explanation:
+        if any(k in e.field for k in ("value", "price")):
+            words = " ".join(e.words.lower().split())
+            if words and words in lowered and _NUMBER.search(words):
+                return
+    raise ValueError("the price it proposes is not quoted from the text (explanation of "
+                     "`value` or `price` citing the words that state it)")
+
+
 def parse_with_fallback(text: str, now: datetime, proposer: ParseProposer | None, *,
                         pools: Sequence[Pool] | None = None) -> ParsedOrder:
     """The grammar's order; failing that, the proposer's, checked and marked as the model's."""
     try:
         return parse(text, now, pools=pools)
     except UnreadableOrder as err:
-        # Empty text has nothing to read and an over-long one is not sent anywhere. Text
-        # the grammar read but found no price in goes back to its writer: a model asked to
-        # fill the gap could only invent one.
-        if (proposer is None or not text.strip() or len(text) > MAX_TEXT
-                or err.field == "price"):
+        # Empty text has nothing to read and an over-long one is not sent anywhere.
+        if proposer is None or not text.strip() or len(text) > MAX_TEXT:
             raise
         failure = err
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     try:
         order = from_doc(proposer.propose(text, now), now, pools=pools)
+        if failure.field == "price":
+            _price_is_quoted(order, text)
     except Exception as err:  # any failure of the model is reported, the grammar's error kept
         raise UnreadableOrder(failure.field, f"{failure.reason} (the model backend could not "
                               f"read it either: {err})", failure.words) from err

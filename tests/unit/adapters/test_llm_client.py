@@ -97,8 +97,12 @@ def test_no_key_sends_no_authorization(endpoint: Endpoint) -> None:
     assert "Authorization" not in endpoint.requests[0][1]
 
 
+QUOTED = ORDER[:-1] + (', "explanation": [{"field": "alternatives[0].value", "value": "2.4", '
+                      '"words": "two forty"}]}')
+
+
 def test_the_proposal_goes_through_the_checks_and_is_marked(endpoint: Endpoint) -> None:
-    endpoint.answer(ORDER)
+    endpoint.answer(QUOTED)
     order = parse_with_fallback("one H100 for an hour, two forty", NOW,
                                 OpenAICompatibleProposer(endpoint.url, "m"))
     assert isinstance(order, BuyOrder)

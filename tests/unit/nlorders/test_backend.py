@@ -220,9 +220,23 @@ def test_a_model_proposal_that_fails_the_checks_keeps_the_grammar_error() -> Non
     assert "alternatives[0].legs[0].gpu" in str(err.value)
 
 
-def test_text_without_a_price_is_never_sent_to_the_model() -> None:
+def test_a_model_price_for_text_without_one_is_refused_unless_quoted_from_it() -> None:
+    text = "8 H100 for 10 hours tomorrow in us-east"
     proposer = FakeProposer(PROPOSAL)
     with pytest.raises(UnreadableOrder) as err:
-        parse_with_fallback("8 H100 for 10 hours tomorrow in us-east", NOW, proposer)
-    assert err.value.field == "price"
-    assert proposer.asked == []
+        parse_with_fallback(text, NOW, proposer)
+    assert err.value.field == "price" and "not quoted from the text" in str(err.value)
+    # Citing words that are not in the text, or that hold no number, is no better.
+    for words in ("at $2.40 an hour", "tomorrow in us-east"):
+        cited = {**PROPOSAL, "explanation": [
+            {"field": "alternatives[0].value", "value": "2.4", "words": words}]}
+        with pytest.raises(UnreadableOrder):
+            parse_with_fallback(text, NOW, FakeProposer(cited))
+
+
+def test_a_model_price_quoted_from_words_the_grammar_missed_is_accepted() -> None:
+    text = "8 H100 for 10 hours tomorrow in us-east, two forty a gpu hour"
+    cited = {**PROPOSAL, "explanation": [
+        {"field": "alternatives[0].value", "value": "2.4", "words": "two forty a gpu hour"}]}
+    order = parse_with_fallback(text, NOW, FakeProposer(cited))
+    assert order.warnings[0] == MODEL_WARNING
