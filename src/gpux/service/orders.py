@@ -1,8 +1,10 @@
 """Placing, reading, listing and cancelling orders.
 
-A client order id makes placing idempotent: the account row is locked for the placement, so
-a retry either finds the first order (and gets it back) or waits for it; the unique
-constraint on (account, client order id) backs this up, with a re-read on conflict.
+A client order id makes placing idempotent: a retry finds the first order and gets it back
+(a different body under the same id is refused). A bid goes in as one atomic statement
+(`OrderEntry`), the unique constraint on (account, client order id) catching a concurrent
+twin, which is then re-read. An ask locks the account and the pool rows in a unit of work,
+so concurrent asks cannot together oversell a pool.
 """
 
 from __future__ import annotations

@@ -62,3 +62,21 @@ async def test_concurrent_retries_create_one_order(client: httpx.AsyncClient,
     assert {r.status_code for r in answers} == {201}
     assert len({r.json()["id"] for r in answers}) == 1
     assert await order_rows(engine) == (1, 1, 1)
+
+
+async def test_a_retry_after_the_window_passed_still_returns_the_first_order(
+        client: httpx.AsyncClient, app: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    class Later:
+        def now(self) -> datetime:
+            return datetime.now(UTC) + timedelta(days=30)
+
+    buyer = await account(client, "lab-7", "buyer")
+    body = bid("late")
+    first = await client.post("/bids", headers=buyer, json=body)
+    app.state.services.orders._clock = Later()
+    again = await client.post("/bids", headers=buyer, json=body)
+    assert (again.status_code, again.json()["id"]) == (201, first.json()["id"])
+    fresh = await client.post("/bids", headers=buyer, json=bid("new"))
+    assert (fresh.status_code, fresh.json()["code"]) == (422, "window_in_past")

@@ -73,7 +73,7 @@ async def _keep_session(_: asyncpg.Connection) -> None:
 
 
 class PgOrderEntry:
-    """`OrderEntry` on a small asyncpg pool of its own (opened on first use)."""
+    """`OrderEntry` on an asyncpg pool of its own (opened by `open`, or on first use)."""
 
     def __init__(self, database_url: str, pool_size: int = 24) -> None:
         self._dsn = asyncpg_dsn(database_url)
@@ -81,12 +81,17 @@ class PgOrderEntry:
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
+    async def open(self) -> None:
+        """Open the pool with a few connections, so the first bids do not wait for them."""
+        await self._connections()
+
     async def _connections(self) -> asyncpg.Pool:
         if self._pool is None:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=1, max_size=self._size, reset=_keep_session)
+                        self._dsn, min_size=min(4, self._size), max_size=self._size,
+                        reset=_keep_session)
         return self._pool
 
     async def place_bid(self, account_id: str, bid: BidOrder, partition: str,

@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None,
             svc = build_services(res)
             stack.push_async_callback(svc.engine.dispose)
             stack.push_async_callback(svc.entry.close)
+            await svc.entry.open()
             app.state.services = svc
             app.state.resources = res
             if conf.admin_key:
