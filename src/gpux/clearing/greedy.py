@@ -44,13 +44,16 @@ class Ledger:
                                        np.cumsum(caps, axis=0)]))
         self.reserves = [np.array([g.reserve for g in gs], dtype=np.int64)[:, None]
                          for gs in instance.groups]
-        # Extra cost of single legs at the current demand: a bid's candidates share legs
-        # (pool combinations of multi-leg alternatives), and nothing changes until `add`.
-        self._leg_cost: dict[tuple[LegUse, str], int | None] = {}
+        # Extra cost of single legs at the current demand, per pool: a bid's candidates share
+        # legs (pool combinations of multi-leg alternatives), and a pool's costs change only
+        # when `add` takes GPUs of that pool.
+        self._leg_cost: list[dict[tuple[LegUse, str], int | None]] = [
+            {} for _ in instance.pool_ids]
 
     def _taken(self, p: int, lo: int, hi: int, level: IntArray) -> IntArray:
         cum = self.cum[p][:, lo:hi]
-        return np.clip(level[None, :] - cum[:-1], 0, cum[1:] - cum[:-1])
+        # np.clip, spelled out: the same values without its per-call overhead.
+        return np.minimum(np.maximum(level[None, :] - cum[:-1], 0), cum[1:] - cum[:-1])
 
     def extra_cost(self, c: int) -> int | None:
         """What accepting candidate `c` adds to supply cost, or None if it does not fit."""
@@ -64,10 +67,11 @@ class Ledger:
         total = 0
         for leg in legs:
             key = (leg, buyer)
-            if key in self._leg_cost:
-                cost = self._leg_cost[key]
+            cache = self._leg_cost[leg.pool]
+            if key in cache:
+                cost = cache[key]
             else:
-                cost = self._leg_cost[key] = self._joint_cost(
+                cost = cache[key] = self._joint_cost(
                     [(leg.pool, leg.start, leg.end, np.int64(leg.gpus))], buyer)
             if cost is None:
                 return None
@@ -119,11 +123,11 @@ class Ledger:
 
     def add(self, c: int) -> None:
         """Record candidate `c` as accepted."""
-        self._leg_cost.clear()
         inst = self.instance
         cand = inst.candidates[c]
         buyer = inst.buyer(cand.bid)
         for leg in cand.legs:
+            self._leg_cost[leg.pool].clear()
             self.demand[leg.pool][leg.start:leg.end] += leg.gpus
             if buyer in inst.sellers_by_pool[leg.pool]:
                 key = (buyer, leg.pool)
