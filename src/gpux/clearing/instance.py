@@ -261,6 +261,7 @@ def prepare(book: Book, *, max_combinations: int = MAX_COMBINATIONS,
     by_bid: list[list[int]] = []
     for b, (bid, mine) in enumerate(zip(book.bids, found, strict=True)):
         ids = []
+        values = [to_micros(alt.value) for alt in bid.alternatives]
         for k, s, where_pools, f, c in _best_first(mine, per_bid):
             alt = bid.alternatives[k]
             legs = []
@@ -271,7 +272,7 @@ def prepare(book: Book, *, max_combinations: int = MAX_COMBINATIONS,
                     use = interned[where] = LegUse(*where)
                 legs.append(use)
             ids.append(len(candidates))
-            candidates.append(Candidate(b, k, s, tuple(legs), to_micros(alt.value), f, c))
+            candidates.append(Candidate(b, k, s, tuple(legs), values[k], f, c))
         capped_per_bid += sum(len(p.starts) for p in mine) - len(ids)
         by_bid.append(ids)
     stats: dict[str, object] = {"candidates": len(candidates), "pruned_unprofitable": pruned,
