@@ -53,7 +53,9 @@ class Ledger:
     def _taken(self, p: int, lo: int, hi: int, level: IntArray) -> IntArray:
         cum = self.cum[p][:, lo:hi]
         # np.clip, spelled out: the same values without its per-call overhead.
-        return np.minimum(np.maximum(level[None, :] - cum[:-1], 0), cum[1:] - cum[:-1])
+        taken: IntArray = np.minimum(np.maximum(level[None, :] - cum[:-1], 0),
+                                     cum[1:] - cum[:-1])
+        return taken
 
     def extra_cost(self, c: int) -> int | None:
         """What accepting candidate `c` adds to supply cost, or None if it does not fit."""
