@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     max_legs: int = Field(default=8, ge=1)
     max_open_orders_per_account: int = Field(default=1000, ge=1)
 
+    # Funds and market integrity (docs/settlement.md)
+    fee_bps: int = Field(default=0, ge=0, le=10_000,
+                         description="the exchange's fee on sellers' revenue, basis points")
+    price_band_pct: Decimal | None = Field(
+        default=None, gt=0, le=1000, description="refuse orders priced more than this percent "
+        "from their GPU model's latest price index; unset = no band")
+
     # API
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -66,4 +73,15 @@ class Settings(BaseSettings):
     # Streams
     fills_stream: str = "gpux:fills"
     auctions_stream: str = "gpux:auctions"
+    orders_stream: str = Field(
+        default="gpux:orders", description="order status changes (filled, cancelled, expired)")
+
+    # WebSocket feed
+    feed_heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="a heartbeat on every feed connection this often")
+    feed_snapshot_rounds: int = Field(
+        default=10, ge=1, le=500, description="rounds in an `auctions` snapshot")
+    feed_queue_max: int = Field(
+        default=1000, ge=10, description="messages a slow feed client may lag before it is "
+                                          "closed (it resumes from its last sequence number)")
     stream_maxlen: int = Field(default=100_000, ge=1000)

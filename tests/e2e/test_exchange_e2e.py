@@ -41,6 +41,8 @@ class Client:
 async def _account(admin: Client, account_id: str, role: str) -> Client:
     await admin("POST", "/accounts", {"id": account_id, "name": account_id, "role": role})
     key = await admin("POST", f"/accounts/{account_id}/keys", {})
+    if role == "buyer":  # a bid enters only with its value held from the balance
+        await admin("POST", f"/accounts/{account_id}/deposits", {"amount": "100000"})
     return Client(admin.http, key["key"])
 
 

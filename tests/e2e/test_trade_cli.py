@@ -40,6 +40,7 @@ async def api(settings: Any, engine: Any) -> AsyncIterator[tuple[str, str]]:
         async with httpx.AsyncClient(base_url=url, headers=admin) as http:
             await http.post("/accounts", json={"id": "lab", "name": "Lab", "role": "buyer"})
             key = (await http.post("/accounts/lab/keys")).json()["key"]
+            await http.post("/accounts/lab/deposits", json={"amount": "100000"})
         try:
             yield url, key
         finally:

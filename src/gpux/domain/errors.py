@@ -155,3 +155,21 @@ class OrderNotOpen(Refused):
     """The order is filled, cancelled or expired, so it can no longer be cancelled."""
 
     code = "order_not_open"
+
+
+class MarketHalted(Refused):
+    """The whole market is halted: no orders are taken until an admin resumes it."""
+
+    code = "market_halted"
+
+
+class InsufficientFunds(Refused):
+    """The available balance does not cover a bid's hold, or a withdrawal."""
+
+    code = "insufficient_funds"
+
+
+class PriceOutOfBand(Refused):
+    """A price per GPU-hour lies outside the band around the GPU model's price index."""
+
+    code = "price_out_of_band"

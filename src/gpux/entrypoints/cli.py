@@ -1,7 +1,8 @@
 """The `gpux` command line.
 
-Exit status: 0 on success, 1 when `gpux check` finds violations, 2 on bad input (a bad file
-or argument), with a message on stderr naming what was wrong.
+Exit status: 0 on success, 1 when `gpux check` finds violations (and, for the trading
+commands, when the exchange refuses or cannot be reached: see `apicmd`), 2 on bad input (a
+bad file or argument), with a message on stderr naming what was wrong.
 """
 
 from __future__ import annotations
@@ -156,11 +157,21 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", help="write to this file instead of stdout")
     gen.set_defaults(run=cmd_generate)
 
-    from gpux.entrypoints import parse_cmd, service_cmd, trade_cmd
+    from gpux.entrypoints import (
+        account_cmd,
+        funds_cmd,
+        market_cmd,
+        parse_cmd,
+        service_cmd,
+        trade_cmd,
+    )
 
     service_cmd.register(sub, _positive)
     parse_cmd.register(sub)
     trade_cmd.register(sub)
+    account_cmd.register(sub)
+    market_cmd.register(sub)
+    funds_cmd.register(sub)
     return top
 
 

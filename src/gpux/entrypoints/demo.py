@@ -106,9 +106,17 @@ class Demo:
 
     async def seed_bids(self, bids: list[dict[str, Any]], h0: datetime) -> int:
         placed = 0
+        # Each bid holds its largest value: deposit that much for each before placing it.
+        funds: dict[str, Decimal] = {}
         for bid in bids:
-            if bid["buyer"] not in self.keys:
-                await self.account(bid["buyer"], "buyer")
+            funds[bid["buyer"]] = funds.get(bid["buyer"], Decimal(0)) + max(
+                Decimal(str(a["value"])) for a in bid["alternatives"])
+        for buyer, amount in funds.items():
+            if buyer not in self.keys:
+                await self.account(buyer, "buyer")
+            await self.call("POST", f"/accounts/{buyer}/deposits", self.admin,
+                            {"amount": str(amount)})
+        for bid in bids:
             await self.call("POST", "/bids", self.keys[bid["buyer"]], _bid_body(bid, h0))
             placed += 1
         return placed

@@ -1,51 +1,29 @@
-"""Placing orders from the terminal in plain English: `gpux bid TEXT`, `gpux ask TEXT`.
+"""Placing orders from the terminal: `gpux bid` and `gpux ask`, in plain English or with flags.
 
-The text goes to the exchange's `POST /orders/parse`; the order it understood is shown, and it
-is placed (with the request the exchange returned) only when the user confirms, or at once
-with `--yes`. The API address and key come from `--url` / `--key` or `GPUX_API_URL` /
-`GPUX_API_KEY`.
+Plain English (`gpux bid "16 H100 for 48h next week in us-east, $2.40/GPU-h"`): the text goes
+to the exchange's `POST /orders/parse`; the order it understood is shown, and it is placed
+(with the request the exchange returned) only when the user confirms, or at once with `--yes`.
+With flags (`gpux bid --gpus 16 --gpu H100 --hours 48 --between 2026-12-01T00:00Z
+2026-12-08T00:00Z --limit-per-gpu-hour 2.40 --region us-east`) the order is placed as given.
+Address, key and exit statuses: see `gpux.entrypoints.apicmd`.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-DEFAULT_URL = "http://127.0.0.1:8000"
-
-
-class TradeError(Exception):
-    """A refusal to go on: bad input, or an answer of the exchange that is not a success."""
-
-
-def _client(args: argparse.Namespace) -> Any:
-    import httpx
-
-    key = args.key or os.environ.get("GPUX_API_KEY")
-    if not key:
-        raise TradeError("no API key: pass --key or set GPUX_API_KEY")
-    url = args.url or os.environ.get("GPUX_API_URL") or DEFAULT_URL
-    return httpx.Client(base_url=url, timeout=30.0,
-                        headers={"Authorization": f"Bearer {key}",
-                                 "content-type": "application/json"})
-
-
-def _call(http: Any, method: str, path: str, body: Any) -> Any:
-    import httpx
-
-    from gpux.domain.jsonio import dumps, loads
-
-    try:
-        resp = http.request(method, path, content=dumps(body, indent=None))
-    except httpx.HTTPError as err:
-        raise TradeError(f"cannot reach the exchange at {http.base_url}: {err}") from err
-    doc = loads(resp.text) if resp.text else {}
-    if resp.status_code >= 400:
-        detail = doc.get("detail", resp.text) if isinstance(doc, dict) else resp.text
-        raise TradeError(f"{resp.status_code} {doc.get('code', '')}: {detail}")
-    return doc
+from gpux.entrypoints.apicmd import (
+    EXIT_REFUSED,
+    InputError,
+    add_api_flags,
+    api_command,
+    client_of,
+    print_json,
+)
 
 
 def describe(order: dict[str, Any]) -> str:
@@ -74,45 +52,153 @@ def _confirm(question: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def cmd_place_text(args: argparse.Namespace) -> int:
-    """Parse TEXT on the exchange, show the order, place it once confirmed."""
+def _time(field: str, text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(field, f"must be a time like 2026-12-01T00:00Z, was {text!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _money(field: str, text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.lstrip("$"))
+    except InvalidOperation:
+        raise InputError(field, f"must be a decimal amount, was {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise InputError(field, f"must be positive, was {text!r}")
+    return value
+
+
+def _structured(args: argparse.Namespace) -> bool:
+    flags = ("gpus", "gpu", "hours", "between", "limit_per_gpu_hour", "value", "region",
+             "min_uptime", "pool", "price")
+    return any(getattr(args, f, None) is not None for f in flags)
+
+
+def _required(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        if getattr(args, name, None) is None:
+            raise InputError(f"--{name.replace('_', '-')}", "required (or give the order as "
+                             "TEXT in plain English)")
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def _bid_body(args: argparse.Namespace) -> dict[str, Any]:
+    from gpux.client import alternative
+
+    _required(args, "gpus", "hours", "between")
+    limit = _money("--limit-per-gpu-hour", args.limit_per_gpu_hour)
+    value = _money("--value", args.value)
+    if (limit is None) == (value is None):
+        raise InputError("--limit-per-gpu-hour", "give a limit per GPU-hour or a --value "
+                         "(the most paid in total), one of the two")
+    start, end = (_time("--between", t) for t in args.between)
+    return alternative(gpus=args.gpus, hours=args.hours, earliest_start=start,
+                       latest_end=end, gpu=_split(args.gpu), regions=_split(args.region),
+                       limit_per_gpu_hour=limit, value=value,
+                       min_uptime=_money("--min-uptime", args.min_uptime))
+
+
+@api_command
+def cmd_place(args: argparse.Namespace) -> int:
+    """Place a bid or an ask: from flags as given, or from TEXT once confirmed."""
+    if args.text is not None and _structured(args):
+        raise InputError("text", "give the order as TEXT or as flags, not both")
+    if args.text is None and not _structured(args):
+        raise InputError("text", "describe the order in plain English, or use the flags "
+                         "(see --help)")
+    with client_of(args) as gx:
+        if args.text is not None:
+            placed = _place_text(gx, args)
+            if placed is None:
+                return EXIT_REFUSED
+        elif args.command == "bid":
+            placed = gx.bid([_bid_body(args)], args.client_order_id)
+        else:
+            _required(args, "pool", "gpus", "between", "price")
+            start, end = (_time("--between", t) for t in args.between)
+            price = _money("--price", args.price)
+            assert price is not None
+            placed = gx.ask(args.pool, args.gpus, start, end, price, args.client_order_id)
+    if args.json:
+        print_json(placed)
+    else:
+        again = " (already placed: the same client order id)" if placed.replayed else ""
+        print(f"placed: order {placed.id} ({placed.status}), "
+              f"client order id {placed.client_order_id}{again}")
+    return 0
+
+
+def _place_text(gx: Any, args: argparse.Namespace) -> Any:
     from gpux.domain.jsonio import dumps
 
     want = "buy" if args.command == "bid" else "sell"
-    body: dict[str, Any] = {"text": args.text}
-    if args.now:
-        body["now"] = args.now
-    try:
-        with _client(args) as http:
-            parsed = _call(http, "POST", "/orders/parse", body)
-            order, place = parsed["order"], parsed["place"]
-            if order["side"] != want:
-                raise TradeError(f"the text reads as a {order['side']} order; use "
-                                 f"`gpux {'bid' if order['side'] == 'buy' else 'ask'}`")
-            print(dumps(order) if args.json else describe(order))
-            if not args.yes and not _confirm("Place this order? [y/N] "):
-                print("not placed")
-                return 1
-            placed = _call(http, place["method"], place["path"], place["body"])
-    except TradeError as err:
-        print(f"gpux {args.command}: {err}", file=sys.stderr)
-        return 2
-    print(dumps(placed) if args.json else
-          f"placed: order {placed['id']} ({placed['status']}), "
-          f"client order id {placed['client_order_id']}")
-    return 0
+    parsed = gx.parse(args.text, args.now)
+    if parsed.order["side"] != want:
+        raise InputError("text", f"the text reads as a {parsed.order['side']} order; use "
+                         f"`gpux {'bid' if parsed.order['side'] == 'buy' else 'ask'}`")
+    print(dumps(parsed.order) if args.json else describe(parsed.order))
+    if not args.yes and not _confirm("Place this order? [y/N] "):
+        print("not placed")
+        return None
+    body = dict(parsed.body)
+    if args.client_order_id:
+        body["client_order_id"] = args.client_order_id
+    if parsed.path == "/bids":
+        return gx.bid(body["alternatives"], body.get("client_order_id"))
+    return gx.ask(body["pool"], body["gpus"], body["starts_at"], body["ends_at"],
+                  body["price"], body.get("client_order_id"))
+
+
+_BID_EXAMPLE = """examples:
+  gpux bid "16 H100 for 48h next week in us-east, up to $2.40 per GPU-hour"
+  gpux bid --gpus 16 --gpu H100 --hours 48 --between 2026-12-01T00:00Z 2026-12-08T00:00Z \\
+           --limit-per-gpu-hour 2.40 --region us-east
+"""
+_ASK_EXAMPLE = """examples:
+  gpux ask "sell 64 GPUs of pool acme-h100 next week at $1.85 per GPU-hour"
+  gpux ask --pool acme-h100 --gpus 64 --between 2026-12-01T00:00Z 2026-12-08T00:00Z \\
+           --price 1.85
+"""
 
 
 def register(sub: Any) -> None:
     """Add `gpux bid` and `gpux ask` to the `gpux` parser."""
-    for name, what in (("bid", "buy"), ("ask", "sell")):
-        p = sub.add_parser(name, help=f"{what} GPU time, described in plain English",
-                           description=f"Parse TEXT on the exchange, show the {what} order it "
-                           "understood, and place it once you confirm.")
-        p.add_argument("text", help='e.g. "16 H100 for 48h next week in us-east, $2.40/GPU-h"')
-        p.add_argument("--yes", action="store_true", help="place without asking (scripts)")
-        p.add_argument("--json", action="store_true", help="print JSON, not prose")
-        p.add_argument("--now", help="reference time for relative dates (ISO 8601)")
-        p.add_argument("--url", help=f"API address (default $GPUX_API_URL or {DEFAULT_URL})")
-        p.add_argument("--key", help="API key (default $GPUX_API_KEY)")
-        p.set_defaults(run=cmd_place_text)
+    for name, what, example in (("bid", "buy", _BID_EXAMPLE), ("ask", "sell", _ASK_EXAMPLE)):
+        p = sub.add_parser(
+            name, help=f"{what} GPU time: in plain English, or with flags",
+            description=f"Place a {what} order. Given TEXT, the exchange parses it, the order "
+            "it understood is shown and placed once you confirm. Given flags, it is placed "
+            "as given. Exit 0 placed, 1 refused or not confirmed, 2 bad input.",
+            epilog=example, formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("text", nargs="?",
+                       help='the order in plain English, e.g. "16 H100 for 48h next week"')
+        p.add_argument("--gpus", type=int, help="GPUs (in every hour of the window)")
+        p.add_argument("--between", nargs=2, metavar=("START", "END"),
+                       help="the window, UTC on whole hours, e.g. 2026-12-01T00:00Z")
+        if name == "bid":
+            p.add_argument("--gpu", action="append",
+                           help="GPU model(s) accepted, e.g. H100 (repeat or comma-separate)")
+            p.add_argument("--hours", type=int, help="contiguous hours wanted in the window")
+            p.add_argument("--limit-per-gpu-hour", help="the most paid per GPU-hour")
+            p.add_argument("--value", help="or: the most paid for the whole order")
+            p.add_argument("--region", action="append", help="region(s) accepted")
+            p.add_argument("--min-uptime", help="lowest uptime tier accepted, e.g. 99.9")
+        else:
+            p.add_argument("--pool", help="your pool the GPUs come from")
+            p.add_argument("--price", help="the least accepted per GPU-hour")
+        p.add_argument("--client-order-id",
+                       help="your id for the order; a retry with it never places a second "
+                       "(default: a fresh one)")
+        p.add_argument("--yes", action="store_true", help="TEXT: place without asking")
+        p.add_argument("--now", help="TEXT: reference time for relative dates (ISO 8601)")
+        add_api_flags(p)
+        p.set_defaults(run=cmd_place)

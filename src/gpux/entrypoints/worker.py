@@ -71,7 +71,7 @@ def rounds_of(resources: Resources, partition: str | None = None) -> Rounds:
     return Rounds(PostgresRounds(resources.engine), RoundConfig(
         partition or s.partitions()[0], s.horizon_hours,
         SolveParams(s.solve_time_limit_seconds, s.solve_workers, s.solve_seed),
-        s.fills_stream, s.auctions_stream))
+        s.fills_stream, s.auctions_stream, s.orders_stream, s.fee_bps))
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

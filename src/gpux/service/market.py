@@ -43,11 +43,14 @@ class MarketService:
         return _page(rows, limit)
 
     async def contracts(self, caller: Account, *, cursor: str | None = None,
-                        limit: int = 100) -> Page[Contract]:
-        """Contracts the caller holds or provides, newest first."""
+                        limit: int = 100, role: str | None = None,
+                        undelivered: bool = False) -> Page[Contract]:
+        """Contracts the caller holds or provides, newest first (`role`: only those it
+        holds, or only those it provides; `undelivered`: only those yet to be delivered)."""
         async with self._uow() as uow:
             rows = await uow.market.contracts(caller.id, before_id=parse_cursor(cursor),
-                                              limit=limit + 1)
+                                              limit=limit + 1, role=role,
+                                              undelivered=undelivered)
         return _page(rows, limit)
 
     async def auctions(self, *, cursor: str | None = None,

@@ -1,5 +1,10 @@
 """Placing, reading, listing and cancelling orders.
 
+A bid enters only with its largest alternative value held from the buyer's available
+balance, in the same statement; cancelling releases the hold in the cancel's transaction.
+Halted accounts and a halted market place nothing; with a price band configured, prices far
+from the GPU model's price index are refused (`gpux.domain.bands`).
+
 A client order id makes placing idempotent: a retry finds the first order and gets it back
 (a different body under the same id is refused). A bid goes in as one atomic statement
 (`OrderEntry`), the unique constraint on (account, client order id) catching a concurrent
@@ -13,12 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from gpux.domain.accounts import Account
+from gpux.domain.bands import check_ask_band, check_bid_band
 from gpux.domain.errors import (
     AccountHalted,
     ClientOrderIdReused,
     Forbidden,
+    InsufficientFunds,
     InvalidOrder,
     InvalidValue,
+    MarketHalted,
     NotFound,
     OrderNotOpen,
     PoolOversold,
@@ -27,7 +35,9 @@ from gpux.domain.errors import (
     UnknownPool,
 )
 from gpux.domain.orders import AskOrder, BidOrder, OrderLimits, check_ask, check_bid, peak_gpus
+from gpux.service.bandindex import BandIndex
 from gpux.service.ports import (
+    Admission,
     Clock,
     Order,
     OrderEntry,
@@ -36,6 +46,7 @@ from gpux.service.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from gpux.service.settlement import release_holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +70,13 @@ class OrderService:
     """The order-entry use cases of one market partition."""
 
     def __init__(self, uow: UnitOfWorkFactory, entry: OrderEntry, clock: Clock,
-                 limits: OrderLimits, partition: str) -> None:
+                 limits: OrderLimits, partition: str, bands: BandIndex | None = None) -> None:
         self._uow = uow
         self._entry = entry
         self._clock = clock
         self._limits = limits
         self._partition = partition
+        self._bands = bands
 
     async def _admit(self, uow: UnitOfWork, caller: Account, client_order_id: str,
                      doc: dict[str, Any]) -> Placed | None:
@@ -78,6 +90,9 @@ class OrderService:
             order = await uow.orders.get(caller.id, existing)
             assert order is not None
             return _replay(order, doc)
+        # A share lock on the flag: a market halt waits for this order, then sweeps it.
+        if await uow.halts.market_halted(lock=True):
+            raise MarketHalted("the market is halted", "market", "halted")
         self._refuse(caller, account.halted, open_orders, client_order_id)
         return None
 
@@ -105,7 +120,10 @@ class OrderService:
             if earlier is None:
                 raise
             return _replay(earlier, doc)
-        # One statement admits the account and stores the bid: the order-entry hot path.
+        if self._bands is not None:
+            check_bid_band(bid, *await self._bands.get())
+        # One statement admits the account, holds the funds and stores the bid: the
+        # order-entry hot path.
         admission = await self._entry.place_bid(caller.id, bid, self._partition, doc,
                                                 self._limits.max_open_orders)
         if admission is None:
@@ -113,7 +131,7 @@ class OrderService:
         if admission.order is not None:
             return Placed(admission.order, True)
         if admission.existing_id is None:
-            self._refuse(caller, admission.halted, admission.open_orders, bid.client_order_id)
+            await self._refuse_bid(caller, bid, admission)
         # A retry (or a concurrent twin) of an earlier order.
         async with self._uow() as uow:
             return await _reread(uow, caller, bid.client_order_id, doc)
@@ -131,6 +149,8 @@ class OrderService:
             pool = await uow.pools.get(ask.pool, for_update=True)
             if pool is None:
                 raise UnknownPool("no pool has this id", "pool", ask.pool)
+            if self._bands is not None:
+                check_ask_band(ask, pool.gpu, *await self._bands.get())
             if caller.role != "admin" and pool.provider_id != caller.id:
                 raise Forbidden("asks may be placed only on your own pools", "pool", ask.pool)
             used = peak_gpus(await uow.pools.committed(pool.id, ask.starts_at, ask.ends_at),
@@ -173,10 +193,30 @@ class OrderService:
             if order.status != "open":
                 raise OrderNotOpen(f"the order is {order.status}", "status", order.status)
             if not order.cancel_requested:
-                order = await uow.orders.cancel(
-                    order.id, pending=order.frozen_auction_id is not None)
+                pending = order.frozen_auction_id is not None
+                order = await uow.orders.cancel(order.id, pending=pending)
+                if not pending:
+                    await release_holds(uow.ledger, [order.id])
                 await uow.commit()
         return order
+
+    async def _refuse_bid(self, caller: Account, bid: BidOrder, admission: Admission) -> None:
+        """Raise why a bid did not go in (the statement's snapshot first, then afresh: a
+        halt or another bid may have changed the balance row since)."""
+        if admission.market_halted:
+            raise MarketHalted("the market is halted", "market", "halted")
+        self._refuse(caller, admission.halted, admission.open_orders, bid.client_order_id)
+        async with self._uow() as uow:
+            account = await uow.accounts.get(caller.id)
+            if await uow.halts.market_halted():
+                raise MarketHalted("the market is halted", "market", "halted")
+            if account is not None and account.halted:
+                raise AccountHalted("the account is halted", "account", caller.id)
+            available = (await uow.ledger.balance(caller.id)).available
+        k = max(range(len(bid.alternatives)), key=lambda i: bid.alternatives[i].total_value)
+        raise InsufficientFunds(
+            f"a bid holds its largest alternative value, {bid.max_value}, but the account has "
+            f"{available} available", f"alternatives[{k}].value", bid.max_value)
 
 
 def _replay(order: Order, doc: dict[str, Any]) -> Placed:

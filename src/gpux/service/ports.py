@@ -13,6 +13,8 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 
 from gpux.domain.accounts import Account, PoolSpec
 from gpux.domain.orders import AskOrder, BidOrder
+from gpux.service.halt_ports import HaltRepository
+from gpux.service.ledger_ports import Ledger
 
 T = TypeVar("T")
 
@@ -69,12 +71,15 @@ class Order:
 @dataclass(frozen=True, slots=True)
 class Admission:
     """What one atomic placement found and did: the account's state, and the new order if
-    the account was admitted (not halted, under the cap, client order id unused)."""
+    the account was admitted (not halted, under the cap, client order id unused, its
+    available balance covering the hold)."""
 
     halted: bool
     open_orders: int
     existing_id: int | None
     order: Order | None
+    market_halted: bool = False
+    available: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,10 @@ class Contract:
     ends_at: datetime
     price: Decimal
     created_at: datetime
+    # What the holder paid for it (its fill's amount), and where delivery stands now:
+    # upcoming (not started), delivering, delivered.
+    amount: Decimal | None = None
+    delivery: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +265,11 @@ class MarketReads(Protocol):
         """The account's fills, newest first."""
         ...
 
-    async def contracts(self, account_id: str, *, before_id: int | None, limit: int
+    async def contracts(self, account_id: str, *, before_id: int | None, limit: int,
+                        role: str | None = None, undelivered: bool = False
                         ) -> list[Contract]:
-        """Contracts the account holds or provides, newest first."""
+        """Contracts the account holds or provides (or, by `role`, only one of the two),
+        newest first; with `undelivered`, only those not yet fully delivered."""
         ...
 
     async def auctions(self, *, before_id: int | None, limit: int) -> list[AuctionSummary]:
@@ -292,6 +303,12 @@ class UnitOfWork(Protocol):
 
     @property
     def market(self) -> MarketReads: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def halts(self) -> HaltRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

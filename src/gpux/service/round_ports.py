@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from gpux.domain.rounds import Fill, FrozenRound, IndexRow, OpenAsk, OpenBid, OpenPool, PriceRow
+from gpux.service.ledger_ports import Ledger
 
 
 class Clock(Protocol):
@@ -72,6 +73,17 @@ class Event:
     payload: dict[str, object]
 
 
+@dataclass(frozen=True, slots=True)
+class ClosedOrder:
+    """An order that left the book: whose it is and the status it left with."""
+
+    order_id: int
+    account_id: str
+    side: str
+    client_order_id: str
+    status: str
+
+
 class FreezeTx(Protocol):
     """One transaction that freezes a round's book."""
 
@@ -84,7 +96,7 @@ class FreezeTx(Protocol):
         """Store the frozen book; None if the partition already has an auction at `cutoff`."""
         ...
 
-    async def close_orders(self, order_ids: Sequence[int], status: str) -> None:
+    async def close_orders(self, order_ids: Sequence[int], status: str) -> list[ClosedOrder]:
         """Set orders that leave the book for good to `status` (expired, cancelled)."""
         ...
 
@@ -92,9 +104,21 @@ class FreezeTx(Protocol):
         """Mark orders as frozen by `auction_id` (cancels then wait for its commit)."""
         ...
 
+    def ledger(self) -> Ledger:
+        """The ledger, in this transaction (holds of expired and cancelled bids return)."""
+        ...
+
+    async def add_events(self, events: Sequence[Event]) -> None:
+        """Insert outbox rows."""
+        ...
+
 
 class CommitTx(Protocol):
     """One transaction that commits a solved round."""
+
+    def ledger(self) -> Ledger:
+        """The ledger, in this transaction (the round settles as it commits)."""
+        ...
 
     async def lock_frozen(self, auction_id: int) -> bool:
         """Lock the auction row; False unless it is still frozen (someone else committed)."""
@@ -118,7 +142,8 @@ class CommitTx(Protocol):
         """Insert the clearing prices and the price index."""
         ...
 
-    async def set_status(self, auction_id: int, statuses: Mapping[int, str]) -> None:
+    async def set_status(self, auction_id: int,
+                         statuses: Mapping[int, str]) -> list[ClosedOrder]:
         """Release every order `auction_id` froze, setting the given new statuses."""
         ...
 
@@ -140,4 +165,8 @@ class RoundStore(Protocol):
 
     async def frozen_auctions(self, partition: str) -> list[StoredAuction]:
         """The partition's auctions frozen but not cleared, oldest first."""
+        ...
+
+    async def market_halted(self) -> bool:
+        """Whether the market's kill switch is on (then no round is frozen or committed)."""
         ...

@@ -32,10 +32,17 @@ from gpux.domain.rounds import (
     order_of,
     settle,
 )
-from gpux.service.round_ports import AuctionSummary, Event, FrozenOrders, RoundStore
+from gpux.service.round_ports import (
+    AuctionSummary,
+    ClosedOrder,
+    Event,
+    FrozenOrders,
+    RoundStore,
+)
+from gpux.service.settlement import release_holds, settle_round
 
 Solver = Callable[[Book, SolveParams], Result]
-OutcomeStatus = Literal["cleared", "taken", "exists"]
+OutcomeStatus = Literal["cleared", "taken", "exists", "halted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,8 @@ class RoundConfig:
     params: SolveParams
     fills_stream: str
     auctions_stream: str
+    orders_stream: str = "gpux:orders"
+    fee_bps: int = 0
 
 
 class Rounds:
@@ -78,7 +87,9 @@ class Rounds:
 
     async def resume(self) -> list[RoundOutcome]:
         """Solve and commit every auction of the partition left frozen, oldest first."""
-        outcomes = []
+        outcomes: list[RoundOutcome] = []
+        if await self.store.market_halted():
+            return outcomes
         for auction in await self.store.frozen_auctions(self.config.partition):
             outcomes.append(await self._solve_and_commit(
                 auction.id, auction.cutoff, auction.book, resumed=True))
@@ -86,6 +97,8 @@ class Rounds:
 
     async def clear_round(self, cutoff: datetime) -> list[RoundOutcome]:
         """Resume what is left frozen, then freeze, solve and commit the round at `cutoff`."""
+        if await self.store.market_halted():  # the kill switch: no round at all
+            return [RoundOutcome("halted", cutoff)]
         outcomes = await self.resume()
         frozen = await self.freeze(cutoff)
         if frozen is None:
@@ -109,9 +122,11 @@ class Rounds:
             auction_id = await tx.store_auction(part, cutoff, frozen)
             if auction_id is None:
                 return None
-            await tx.close_orders(frozen.expired, "expired")
-            await tx.close_orders(cancelled, "cancelled")
+            closed = [*await tx.close_orders(frozen.expired, "expired"),
+                      *await tx.close_orders(cancelled, "cancelled")]
+            await release_holds(tx.ledger(), [c.order_id for c in closed])
             await tx.mark_frozen(frozen.in_book, auction_id)
+            await tx.add_events(self._order_events(auction_id, cutoff, closed))
         return auction_id, frozen.book
 
     async def _solve_and_commit(self, auction_id: int, cutoff: datetime,
@@ -153,9 +168,12 @@ class Rounds:
                 settlement.volume_gpu_hours, seconds))
             fill_ids = await tx.add_fills(auction_id, settlement.fills, providers)
             await tx.add_prices(auction_id, settlement.prices, settlement.index)
-            await tx.set_status(auction_id, order_statuses(orders, settlement))
+            closed = await tx.set_status(auction_id, order_statuses(orders, settlement))
+            await settle_round(tx.ledger(), auction_id, settlement.fills, [
+                c.order_id for c in closed if c.status == "cancelled"], self.config.fee_bps)
             await tx.add_events([
                 *self._fill_events(auction_id, fill_ids, settlement.fills),
+                *self._order_events(auction_id, cutoff, closed),
                 self._auction_event(auction_id, cutoff, book, result, settlement)])
         return len(fill_ids)
 
@@ -164,6 +182,11 @@ class Rounds:
         return [Event(self.config.fills_stream, f"fill:{auction_id}:{fill_id}",
                       fill_payload(auction_id, fill_id, fill))
                 for fill_id, fill in zip(ids, fills, strict=True)]
+
+    def _order_events(self, auction_id: int, cutoff: datetime,
+                      closed: Sequence[ClosedOrder]) -> list[Event]:
+        return [Event(self.config.orders_stream, f"order:{c.order_id}:{c.status}",
+                      order_payload(auction_id, cutoff, c)) for c in closed]
 
     def _auction_event(self, auction_id: int, cutoff: datetime, book: Mapping[str, object],
                        result: Result, settlement: Settlement) -> Event:
@@ -215,6 +238,13 @@ def fill_payload(auction_id: int, fill_id: int, fill: Fill) -> dict[str, object]
             "alternative": fill.alternative, "leg": fill.leg, "pool": fill.pool_id,
             "starts_at": _iso(fill.starts_at), "ends_at": _iso(fill.ends_at),
             "gpus": fill.gpus, "amount": fill.amount}
+
+
+def order_payload(auction_id: int, cutoff: datetime, closed: ClosedOrder) -> dict[str, object]:
+    """The stream payload of an order leaving the book (filled, cancelled, expired)."""
+    return {"type": "order", "order_id": closed.order_id, "account_id": closed.account_id,
+            "side": closed.side, "client_order_id": closed.client_order_id,
+            "status": closed.status, "auction_id": auction_id, "cutoff": _iso(cutoff)}
 
 
 def _entries(book: Mapping[str, object], key: str) -> list[dict[str, Any]]:

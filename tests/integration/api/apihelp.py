@@ -18,14 +18,24 @@ def hour(offset_hours: int) -> str:
     return (base + timedelta(hours=offset_hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def account(client: httpx.AsyncClient, account_id: str, role: str) -> dict[str, str]:
-    """Create an account and a key for it; the headers that authenticate as it."""
+FUNDS = "1000000"
+
+
+async def account(client: httpx.AsyncClient, account_id: str, role: str,
+                  funds: str | None = FUNDS) -> dict[str, str]:
+    """Create an account and a key for it; the headers that authenticate as it. Buyers get
+    `funds` deposited (and admins), so their bids can be held."""
     r = await client.post("/accounts", headers=ADMIN,
                           json={"id": account_id, "name": account_id.title(), "role": role})
     assert r.status_code == 201, r.text
     r = await client.post(f"/accounts/{account_id}/keys", headers=ADMIN)
     assert r.status_code == 201, r.text
-    return {"Authorization": f"Bearer {r.json()['key']}"}
+    headers = {"Authorization": f"Bearer {r.json()['key']}"}
+    if funds is not None and role in ("buyer", "admin"):
+        r = await client.post(f"/accounts/{account_id}/deposits", headers=ADMIN,
+                              json={"amount": funds})
+        assert r.status_code == 201, r.text
+    return headers
 
 
 async def pool(client: httpx.AsyncClient, headers: dict[str, str], pool_id: str,

@@ -93,3 +93,27 @@ async def test_the_price_index_gives_the_latest_price_of_each_gpu_model(
     index = (await client.get("/prices/index")).json()
     assert index == [{"gpu": "H100", "price": "2.25", "gpu_hours": 16, "auction_id": 2,
                       "cutoff": "2026-12-01T08:02:00Z"}]
+
+
+async def test_a_buyer_lists_what_it_holds_and_what_is_yet_to_be_delivered(
+        client: httpx.AsyncClient, engine: Any) -> None:
+    prov = await account(client, "acme", "provider")
+    buyer = await account(client, "lab-7", "buyer")
+    await pool(client, prov, "p1")
+    ask_id = (await client.post("/asks", headers=prov, json=ask())).json()["id"]
+    bid_id = (await client.post("/bids", headers=buyer, json=bid())).json()["id"]
+    await _cleared_round(engine, bid_id, ask_id)
+
+    (held,) = (await client.get("/contracts", headers=buyer,
+                                params={"role": "holder"})).json()["items"]
+    ahead = datetime.now(UTC) < T0 + timedelta(hours=4)
+    assert (held["amount"], held["gpu_hours"]) == ("36", 16)
+    assert held["delivery"] == ("upcoming" if datetime.now(UTC) < T0
+                                else "delivering" if ahead else "delivered")
+    assert (await client.get("/contracts", headers=prov,
+                             params={"role": "holder"})).json()["items"] == []
+    assert len((await client.get("/contracts", headers=prov,
+                                 params={"role": "provider"})).json()["items"]) == 1
+    left = (await client.get("/contracts", headers=buyer,
+                             params={"undelivered": "true"})).json()["items"]
+    assert len(left) == (1 if ahead else 0)

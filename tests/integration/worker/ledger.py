@@ -9,6 +9,7 @@ from typing import Any
 from orderrows import HOUR, rows
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gpux.adapters.postgres.ledger import ledger_problems
 from gpux.adapters.postgres.tables import auctions, contracts, fills, orders, outbox
 from gpux.adapters.redis.streams import read_stream
 
@@ -49,6 +50,9 @@ async def assert_books_balance(engine: AsyncEngine) -> None:
                 assert asks[f.order_id].starts_at <= t < asks[f.order_id].ends_at
                 t += HOUR
     assert all(v <= asks[oid].gpus for (oid, _), v in sold.items())
+    # Money: every ledger transaction sums to zero and the balances are the ledger's sums.
+    async with engine.connect() as conn:
+        assert await ledger_problems(conn) == []
 
 
 async def assert_streams_complete(engine: AsyncEngine, redis: Any, fills_stream: str,

@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gpux.adapters.postgres.ledger import PgLedger
 from gpux.adapters.postgres.tables import accounts, alternatives, legs, orders, pools
+from gpux.domain import ledger as rules
 
 HOUR = timedelta(hours=1)
 _client_ids = itertools.count(1)
@@ -70,12 +72,17 @@ async def add_ask(conn: AsyncConnection, account: str, pool: str, *, gpus: int, 
 
 async def add_bid(conn: AsyncConnection, account: str, *alts: Alt, partition: str = "main",
                   created_at: datetime | None = None) -> int:
+    """A bid as order entry leaves it: its largest value deposited and held for it."""
+    max_value = max(a.value for a in alts)
     order_id = int((await conn.execute(insert(orders).values(
         account_id=account, side="bid", client_order_id=f"c{next(_client_ids)}",
         partition=partition, starts_at=min(a.earliest_start for a in alts),
-        ends_at=max(a.latest_end for a in alts), max_value=max(a.value for a in alts),
+        ends_at=max(a.latest_end for a in alts), max_value=max_value,
         request={}, created_at=created_at or long_ago(),
     ).returning(orders.c.id))).scalar_one())
+    ledger = PgLedger(conn)
+    await ledger.post(rules.deposit(account, max_value))
+    await ledger.post(rules.hold(account, order_id, max_value))
     for k, alt in enumerate(alts):
         await conn.execute(insert(alternatives).values(
             order_id=order_id, idx=k, value=alt.value, earliest_start=alt.earliest_start,

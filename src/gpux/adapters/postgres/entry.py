@@ -17,27 +17,45 @@ from gpux.domain.jsonio import dumps
 from gpux.domain.orders import BidOrder
 from gpux.service.ports import Admission, Order
 
-# Admit the account (exists, not halted, under the open-order cap, client order id unused),
-# then insert the bid and its alternatives and legs, read from its canonical request
-# document ($8). Every CTE reads the statement's snapshot; a concurrent insert of the same
-# client order id is caught by the unique constraint (no order comes back; the caller
-# re-reads).
+# Admit the account (exists, not halted, market not halted, under the open-order cap, client
+# order id unused), hold the bid's largest alternative value ($7) out of its available balance,
+# then insert the bid with its hold's two ledger postings and its alternatives and legs, read
+# from its canonical request document ($8). Every CTE reads the statement's snapshot except
+# the UPDATE of the balances row, which waits for a concurrent writer of that row and
+# re-checks `available >= $7 AND NOT halted` on the row as that writer left it: two bids can
+# never spend the same funds, and a halt (which sets the row's `halted` fence) cannot race a
+# bid in. No balance row is touched unless the order goes in, and a concurrent twin (same
+# client order id) fails the unique constraint, undoing the whole statement; the caller
+# then runs it again, and finds the twin.
 PLACE_BID = """
 WITH a AS (
   SELECT halted FROM accounts WHERE id = $1
+), m AS (
+  SELECT coalesce((SELECT halted FROM market_state), false) AS halted
 ), existing AS (
   SELECT id FROM orders WHERE account_id = $1 AND client_order_id = $2
 ), n AS (
   SELECT count(*) AS open_orders FROM (
     SELECT 1 FROM orders WHERE account_id = $1 AND status = 'open' LIMIT $3::int) s
+), h AS (
+  UPDATE balances
+  SET available = available - $7::numeric, held = held + $7::numeric, updated_at = now()
+  WHERE account_id = $1 AND available >= $7::numeric AND NOT halted
+    AND EXISTS (SELECT 1 FROM a, m, n WHERE NOT a.halted AND NOT m.halted
+                AND n.open_orders < $3::int AND NOT EXISTS (SELECT 1 FROM existing))
+  RETURNING account_id
 ), o AS (
   INSERT INTO orders (account_id, side, client_order_id, partition, starts_at, ends_at,
                       max_value, request)
   SELECT $1, 'bid', $2, $4, $5::timestamptz, $6::timestamptz, $7::numeric, $8::jsonb
-  FROM a, n
-  WHERE NOT a.halted AND n.open_orders < $3::int AND NOT EXISTS (SELECT 1 FROM existing)
-  ON CONFLICT (account_id, client_order_id) DO NOTHING
+  FROM h
   RETURNING id, status, created_at, updated_at
+), t AS (
+  SELECT nextval('ledger_tx_id_seq') AS tx_id FROM o
+), posted AS (
+  INSERT INTO ledger_entries (tx_id, account_id, bucket, kind, amount, order_id)
+  SELECT t.tx_id, $1, p.bucket, 'hold', p.amount, o.id
+  FROM o, t, (VALUES ('available', -$7::numeric), ('held', $7::numeric)) AS p(bucket, amount)
 ), alt AS (
   SELECT x.alt, x.n - 1 AS idx
   FROM jsonb_array_elements($8::jsonb -> 'alternatives') WITH ORDINALITY AS x(alt, n)
@@ -56,9 +74,11 @@ WITH a AS (
                                    gpu varchar[], regions varchar[], min_uptime numeric,
                                    pools varchar[])
 )
-SELECT a.halted, n.open_orders, (SELECT id FROM existing) AS existing_id,
+SELECT a.halted, m.halted AS market_halted, n.open_orders,
+       (SELECT id FROM existing) AS existing_id,
+       (SELECT available FROM balances WHERE account_id = $1) AS available,
        o.id, o.status, o.created_at, o.updated_at
-FROM a CROSS JOIN n LEFT JOIN o ON true
+FROM a CROSS JOIN m CROSS JOIN n LEFT JOIN o ON true
 """
 
 
@@ -97,17 +117,22 @@ class PgOrderEntry:
     async def place_bid(self, account_id: str, bid: BidOrder, partition: str,
                         request: dict[str, Any], max_open_orders: int) -> Admission | None:
         pool = await self._connections()
+        args = (account_id, bid.client_order_id, max_open_orders, partition, bid.starts_at,
+                bid.ends_at, bid.max_value, dumps(request, indent=None))
         async with pool.acquire() as conn:
-            row = await conn.fetchrow(
-                PLACE_BID, account_id, bid.client_order_id, max_open_orders, partition,
-                bid.starts_at, bid.ends_at, bid.max_value, dumps(request, indent=None))
+            try:
+                row = await conn.fetchrow(PLACE_BID, *args)
+            except asyncpg.UniqueViolationError:
+                # A twin committed under this client order id: now it is seen as existing.
+                row = await conn.fetchrow(PLACE_BID, *args)
         if row is None:
             return None
         order = None if row["id"] is None else Order(
             row["id"], account_id, "bid", bid.client_order_id, row["status"], bid.starts_at,
             bid.ends_at, None, None, None, bid.max_value, None, False, request,
             row["created_at"], row["updated_at"])
-        return Admission(row["halted"], row["open_orders"], row["existing_id"], order)
+        return Admission(row["halted"], row["open_orders"], row["existing_id"], order,
+                         row["market_halted"], row["available"])
 
     async def close(self) -> None:
         """Close the pool."""

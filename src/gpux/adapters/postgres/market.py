@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gpux.adapters.postgres.tables import auctions, contracts, fills, prices
@@ -56,10 +56,19 @@ class PgMarketReads:
         stmt = stmt.order_by(fills.c.id.desc()).limit(limit)
         return [Fill(*tuple(r)) for r in await self._conn.execute(stmt)]
 
-    async def contracts(self, account_id: str, *, before_id: int | None, limit: int
+    async def contracts(self, account_id: str, *, before_id: int | None, limit: int,
+                        role: str | None = None, undelivered: bool = False
                         ) -> list[Contract]:
-        stmt = select(*_CONTRACT_COLUMNS).where(or_(contracts.c.holder_id == account_id,
-                                                    contracts.c.provider_id == account_id))
+        now = func.now()
+        delivery = case((now < contracts.c.starts_at, "upcoming"),
+                        (now < contracts.c.ends_at, "delivering"), else_="delivered")
+        whose = {"holder": contracts.c.holder_id == account_id,
+                 "provider": contracts.c.provider_id == account_id}
+        stmt = (select(*_CONTRACT_COLUMNS, fills.c.amount, delivery)
+                .join(fills, fills.c.id == contracts.c.fill_id)
+                .where(whose[role] if role else or_(*whose.values())))
+        if undelivered:
+            stmt = stmt.where(contracts.c.ends_at > now)
         if before_id is not None:
             stmt = stmt.where(contracts.c.id < before_id)
         stmt = stmt.order_by(contracts.c.id.desc()).limit(limit)

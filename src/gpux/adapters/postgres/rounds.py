@@ -18,9 +18,11 @@ from sqlalchemy import BigInteger, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gpux.adapters.postgres.ledger import PgLedger
 from gpux.adapters.postgres.tables import (
     auctions,
     fills,
+    market_state,
     orders,
     price_index,
     prices,
@@ -40,6 +42,7 @@ from gpux.domain.rounds import (
 )
 from gpux.service.round_ports import (
     AuctionSummary,
+    ClosedOrder,
     Event,
     FrozenOrders,
     OpenOrders,
@@ -94,6 +97,9 @@ class _Freeze:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
+    def ledger(self) -> PgLedger:
+        return PgLedger(self.conn)
+
     async def open_orders(self, partition: str, cutoff: datetime) -> OpenOrders:
         # Read straight through the driver: at 10,000 orders the ORM-free rows are ~3x faster.
         pg = await _driver(self.conn)
@@ -135,11 +141,17 @@ class _Freeze:
             .returning(auctions.c.id))).first()
         return None if row is None else int(row.id)
 
-    async def close_orders(self, order_ids: Sequence[int], status: str) -> None:
-        if order_ids:
-            await self.conn.execute(
-                update(orders).where(orders.c.id == func.any(_IDS))
-                .values(status=status, updated_at=func.now()), {"ids": list(order_ids)})
+    async def close_orders(self, order_ids: Sequence[int], status: str) -> list[ClosedOrder]:
+        if not order_ids:
+            return []
+        rows = await self.conn.execute(
+            update(orders).where(orders.c.id == func.any(_IDS))
+            .values(status=status, updated_at=func.now()).returning(*_CLOSED),
+            {"ids": list(order_ids)})
+        return _closed(rows)
+
+    async def add_events(self, events: Sequence[Event]) -> None:
+        await _add_events(self.conn, events)
 
     async def mark_frozen(self, order_ids: Sequence[int], auction_id: int) -> None:
         if order_ids:
@@ -152,6 +164,9 @@ class _Freeze:
 class _Commit:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+
+    def ledger(self) -> PgLedger:
+        return PgLedger(self.conn)
 
     async def lock_frozen(self, auction_id: int) -> bool:
         status = (await self.conn.execute(
@@ -212,25 +227,40 @@ class _Commit:
                 {"auction_id": auction_id, "gpu": i.gpu, "price": i.price,
                  "gpu_hours": i.gpu_hours} for i in index])
 
-    async def set_status(self, auction_id: int, statuses: Mapping[int, str]) -> None:
+    async def set_status(self, auction_id: int,
+                         statuses: Mapping[int, str]) -> list[ClosedOrder]:
         by_status: dict[str, list[int]] = defaultdict(list)
         for order_id, status in statuses.items():
             by_status[status].append(order_id)
+        closed: list[ClosedOrder] = []
         for status, ids in by_status.items():
-            await self.conn.execute(
+            closed += _closed(await self.conn.execute(
                 update(orders).where(orders.c.id == func.any(_IDS))
-                .values(status=status, frozen_auction_id=None, updated_at=func.now()),
-                {"ids": ids})
+                .values(status=status, frozen_auction_id=None, updated_at=func.now())
+                .returning(*_CLOSED), {"ids": ids}))
         await self.conn.execute(
             update(orders).where(orders.c.frozen_auction_id == auction_id)
             .values(frozen_auction_id=None, updated_at=func.now()))
+        return sorted(closed, key=lambda c: c.order_id)
 
     async def add_events(self, events: Sequence[Event]) -> None:
-        if events:
-            pg = await _driver(self.conn)
-            await pg.copy_records_to_table(
-                "outbox", columns=["stream", "event_id", "payload"],
-                records=[(e.stream, e.event_id, dumps(e.payload, indent=None)) for e in events])
+        await _add_events(self.conn, events)
+
+
+_CLOSED = (orders.c.id, orders.c.account_id, orders.c.side, orders.c.client_order_id,
+           orders.c.status)
+
+
+def _closed(rows: Any) -> list[ClosedOrder]:
+    return [ClosedOrder(r.id, r.account_id, r.side, r.client_order_id, r.status) for r in rows]
+
+
+async def _add_events(conn: AsyncConnection, events: Sequence[Event]) -> None:
+    if events:
+        pg = await _driver(conn)
+        await pg.copy_records_to_table(
+            "outbox", columns=["stream", "event_id", "payload"],
+            records=[(e.stream, e.event_id, dumps(e.payload, indent=None)) for e in events])
 
 
 class PostgresRounds:
@@ -259,3 +289,8 @@ class PostgresRounds:
                 .where(auctions.c.partition == partition, auctions.c.status == "frozen")
                 .order_by(auctions.c.cutoff, auctions.c.id))
             return [StoredAuction(r.id, r.partition, r.cutoff, r.book) for r in rows]
+
+    async def market_halted(self) -> bool:
+        """Whether the market is halted."""
+        async with self.engine.connect() as conn:
+            return bool((await conn.execute(select(market_state.c.halted))).scalar())

@@ -17,6 +17,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gpux.adapters.postgres.ledger import PgLedger
+from gpux.domain import ledger
+
 HOUR = timedelta(hours=1)
 
 
@@ -101,6 +104,14 @@ async def seed_market(conn: AsyncConnection, book: Mapping[str, Any], horizon_st
     await pg.copy_records_to_table("bid_legs", columns=[
         "order_id", "alt_idx", "idx", "gpus", "duration_hours", "offset_hours", "gpu",
         "regions", "min_uptime", "pools"], records=leg_rows)
+    # Each bid enters funded, as through order entry: its largest value deposited and held.
+    postings = []
+    for row in order_rows:
+        if row[2] == "bid":
+            order_id, buyer, max_value = int(str(row[0])), str(row[1]), Decimal(str(row[10]))
+            postings += [*ledger.deposit(buyer, max_value),
+                         *ledger.hold(buyer, order_id, max_value)]
+    await PgLedger(conn).post(postings)
     return Seeded(len(providers) + len(buyers), len(pools), len(bids), len(asks))
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    Sequence,
     String,
     Table,
     Text,
@@ -229,3 +230,54 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True)),
 )
 Index("ix_outbox_pending", outbox.c.id, postgresql_where=text("published_at IS NULL"))
+
+
+# -- funds (migration 0002): the double-entry ledger, balances, the market's kill switch -----
+
+# One ledger transaction's postings share a tx_id drawn from this sequence.
+ledger_tx_seq = Sequence("ledger_tx_id_seq", metadata=metadata)
+
+ledger_entries = Table(
+    "ledger_entries", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("tx_id", BigInteger, nullable=False, index=True),
+    # An account id, or a system account ('exchange:fees', 'external:bank'): no foreign key.
+    Column("account_id", String(64), nullable=False),
+    Column("bucket", String(9), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    Column("order_id", BigInteger),
+    Column("auction_id", BigInteger),
+    _now(),
+    CheckConstraint("bucket IN ('available', 'held')", name="bucket"),
+    CheckConstraint("kind IN ('deposit', 'withdrawal', 'hold', 'release', 'payment', "
+                    "'revenue', 'fee')", name="kind"),
+    CheckConstraint("amount <> 0", name="amount_nonzero"),
+)
+Index("ix_ledger_entries_account", ledger_entries.c.account_id, ledger_entries.c.id)
+# What is held for a bid is the sum of its `held` postings.
+Index("ix_ledger_entries_order", ledger_entries.c.order_id,
+      postgresql_where=text("order_id IS NOT NULL"))
+
+balances = Table(
+    "balances", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("available", MONEY, nullable=False, server_default=text("0")),
+    Column("held", MONEY, nullable=False, server_default=text("0")),
+    # The order-entry fence: true while the account or the market is halted. A bid re-checks
+    # it under the row lock it takes to hold funds, so a halt cannot race a bid in.
+    Column("halted", Boolean, nullable=False, server_default=text("false")),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint("account_id = 'external:bank' OR (available >= 0 AND held >= 0)",
+                    name="non_negative"),
+)
+
+market_state = Table(
+    "market_state", metadata,
+    # One row (absent = never halted).
+    Column("id", Boolean, primary_key=True, server_default=text("true")),
+    Column("halted", Boolean, nullable=False, server_default=text("false")),
+    Column("changed_by", String(64)),
+    Column("changed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint("id", name="one_row"),
+)

@@ -8,6 +8,8 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gpux.adapters.postgres.accounts import PgAccounts, PgPools
+from gpux.adapters.postgres.halts import PgHalts
+from gpux.adapters.postgres.ledger import PgLedger
 from gpux.adapters.postgres.market import PgMarketReads
 from gpux.adapters.postgres.orders import PgOrders
 
@@ -19,6 +21,8 @@ class PgUnitOfWork:
     pools: PgPools
     orders: PgOrders
     market: PgMarketReads
+    ledger: PgLedger
+    halts: PgHalts
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -32,6 +36,8 @@ class PgUnitOfWork:
         self.pools = PgPools(conn)
         self.orders = PgOrders(conn)
         self.market = PgMarketReads(conn)
+        self.ledger = PgLedger(conn)
+        self.halts = PgHalts(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -17,6 +17,9 @@ from gpux.domain.errors import InvalidValue
 from gpux.domain.orders import OrderLimits
 from gpux.entrypoints.api.keycache import KeyCache
 from gpux.service.accounts import AccountService
+from gpux.service.bandindex import BandIndex
+from gpux.service.funds import FundsService
+from gpux.service.halts import HaltService
 from gpux.service.market import MarketService
 from gpux.service.orders import OrderService
 from gpux.service.pools import PoolService
@@ -34,6 +37,8 @@ class Services:
     orders: OrderService
     market: MarketService
     keys: KeyCache
+    funds: FundsService
+    halts: HaltService
 
 
 def limits_of(settings: Settings) -> OrderLimits:
@@ -60,11 +65,15 @@ def build_services(res: Resources, pool_size: int = 8) -> Services:
     # New pools and bids join the first partition named (a worker may clear several).
     partition = settings.partitions()[0]
     accounts = AccountService(uow)
+    clock = SystemClock()
+    bands = (None if settings.price_band_pct is None
+             else BandIndex(uow, clock, settings.price_band_pct))
     return Services(
         settings=settings, engine=engine, entry=entry, accounts=accounts,
         pools=PoolService(uow, partition),
-        orders=OrderService(uow, entry, SystemClock(), limits_of(settings), partition),
-        market=MarketService(uow), keys=KeyCache(accounts))
+        orders=OrderService(uow, entry, clock, limits_of(settings), partition, bands),
+        market=MarketService(uow), keys=KeyCache(accounts), funds=FundsService(uow),
+        halts=HaltService(uow))
 
 
 async def services(request: Request) -> Services:

@@ -293,15 +293,22 @@ class ContractOut(BaseModel):
     gpus: int
     starts_at: datetime
     ends_at: datetime
-    price: Money = Field(description="per GPU-hour")
+    price: Money = Field(description="what the contract cost in total: the clearing prices "
+                         "summed over its GPU-hours (USD)")
     created_at: datetime
+    gpu_hours: int = Field(description="GPUs times hours")
+    amount: Money | None = Field(default=None, description="what the holder paid")
+    delivery: Literal["upcoming", "delivering", "delivered"] | None = Field(
+        default=None, description="upcoming (not started), delivering, or delivered")
 
     @classmethod
     def of(cls, c: ports.Contract) -> ContractOut:
+        hours = int((c.ends_at - c.starts_at).total_seconds()) // 3600
         return cls(id=c.id, fill_id=c.fill_id, holder_id=c.holder_id,
                    provider_id=c.provider_id, pool=c.pool_id, gpus=c.gpus,
                    starts_at=c.starts_at, ends_at=c.ends_at, price=c.price,
-                   created_at=c.created_at)
+                   created_at=c.created_at, gpu_hours=c.gpus * hours, amount=c.amount,
+                   delivery=c.delivery)  # type: ignore[arg-type]
 
 
 class ContractPage(BaseModel):

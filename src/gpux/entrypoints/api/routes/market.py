@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
@@ -36,9 +36,13 @@ async def list_fills(caller: Caller, svc: Svc, order_id: int | None = None,
 
 @router.get("/contracts", response_model=ContractPage)
 async def list_contracts(caller: Caller, svc: Svc, cursor: str | None = None,
-                         limit: Limit = 100) -> ContractPage:
-    """Contracts you hold (buyers) or deliver (providers), newest first."""
-    page = await svc.market.contracts(caller, cursor=cursor, limit=page_limit(svc, limit))
+                         limit: Limit = 100,
+                         role: Literal["holder", "provider"] | None = None,
+                         undelivered: bool = False) -> ContractPage:
+    """Contracts you hold (buyers) or deliver (providers), newest first. `role=holder`
+    lists only what you hold; `undelivered=true` only what is yet to be delivered."""
+    page = await svc.market.contracts(caller, cursor=cursor, limit=page_limit(svc, limit),
+                                      role=role, undelivered=undelivered)
     return ContractPage(items=[ContractOut.of(c) for c in page.items],
                         next_cursor=page.next_cursor)
 

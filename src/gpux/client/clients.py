@@ -1,0 +1,248 @@
+"""`Client` (sync) and `AsyncClient`: one method per REST endpoint, typed answers.
+
+    from gpux.client import Client, alternative
+    with Client("http://127.0.0.1:8000", key) as gx:
+        order = gx.bid([alternative(gpus=16, hours=48, gpu="H100", limit_per_gpu_hour="2.40",
+                                    earliest_start="2026-12-01T00:00:00Z",
+                                    latest_end="2026-12-08T00:00:00Z")])
+
+Bids and asks get a client order id when none is given, so a retry after a lost answer
+returns the first order instead of placing a second (`Order.replayed` tells).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from gpux.client import calls
+from gpux.client.calls import Call
+from gpux.client.models import (
+    Account,
+    ApiKey,
+    Auction,
+    Contract,
+    Fill,
+    Order,
+    Page,
+    Parsed,
+    Pool,
+    PriceIndex,
+)
+from gpux.client.transport import Retry, give_up, headers_of, read, request_args, retryable
+from gpux.client.transport import settings_of as _settings
+
+T = TypeVar("T")
+When = datetime | str
+Money = Decimal | str
+
+
+class Client:
+    """The REST API, synchronously. `url`/`key` default to `GPUX_API_URL`/`GPUX_API_KEY`."""
+
+    def __init__(self, url: str | None = None, key: str | None = None, *,
+                 timeout: float = 30.0, retry: Retry | None = None,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        base, self.key = _settings(url, key)
+        self.retry = retry or Retry()
+        self.http = httpx.Client(base_url=base, headers=headers_of(self.key), timeout=timeout,
+                                 transport=transport)
+
+    @property
+    def url(self) -> str:
+        return str(self.http.base_url).rstrip("/")
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def send(self, call: Call[T]) -> T:
+        """Send one call, retrying what is safe to retry; its answer, or a GpuxError."""
+        for attempt in range(self.retry.attempts):
+            err: Exception | None = None
+            resp: httpx.Response | None = None
+            try:
+                resp = self.http.request(**request_args(call))
+            except httpx.TransportError as found:
+                err = found
+            if err is None and resp is not None and resp.status_code < 500:
+                return read(call, resp)
+            if attempt + 1 >= self.retry.attempts or not retryable(
+                    call, err, None if resp is None else resp.status_code):
+                raise give_up(self.http.base_url, err, resp, call)
+            time.sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable")
+
+    def create_account(self, account_id: str, name: str, role: str) -> Account:
+        return self.send(calls.create_account(account_id, name, role))
+
+    def create_key(self, account_id: str) -> ApiKey:
+        return self.send(calls.create_key(account_id))
+
+    def me(self) -> Account:
+        return self.send(calls.me())
+
+    def create_pool(self, pool_id: str, gpu: str, region: str, uptime: Money,
+                    gpus: int) -> Pool:
+        return self.send(calls.create_pool(pool_id, gpu, region, uptime, gpus))
+
+    def pools(self, cursor: str | None = None, limit: int | None = None) -> Page[Pool]:
+        return self.send(calls.pools(cursor, limit))
+
+    def bid(self, alternatives: Sequence[dict[str, Any]],
+            client_order_id: str | None = None) -> Order:
+        return self.send(calls.bid(alternatives, client_order_id))
+
+    def ask(self, pool: str, gpus: int, starts_at: When, ends_at: When, price: Money,
+            client_order_id: str | None = None) -> Order:
+        return self.send(calls.ask(pool, gpus, starts_at, ends_at, price, client_order_id))
+
+    def orders(self, side: str | None = None, status: str | None = None,
+               pool: str | None = None, cursor: str | None = None,
+               limit: int | None = None) -> Page[Order]:
+        return self.send(calls.orders(side, status, pool, cursor, limit))
+
+    def order(self, order_id: int) -> Order:
+        return self.send(calls.order(order_id))
+
+    def cancel(self, order_id: int) -> Order:
+        return self.send(calls.cancel(order_id))
+
+    def parse(self, text: str, now: When | None = None) -> Parsed:
+        return self.send(calls.parse(text, now))
+
+    def fills(self, order_id: int | None = None, auction_id: int | None = None,
+              cursor: str | None = None, limit: int | None = None) -> Page[Fill]:
+        return self.send(calls.fills(order_id, auction_id, cursor, limit))
+
+    def contracts(self, cursor: str | None = None, limit: int | None = None) -> Page[Contract]:
+        return self.send(calls.contracts(cursor, limit))
+
+    def auctions(self, cursor: str | None = None, limit: int | None = None) -> Page[Auction]:
+        return self.send(calls.auctions(cursor, limit))
+
+    def auction(self, auction_id: int) -> Auction:
+        return self.send(calls.auction(auction_id))
+
+    def price_index(self) -> list[PriceIndex]:
+        return self.send(calls.price_index())
+
+
+class AsyncClient:
+    """The REST API, asynchronously (the same methods as `Client`, awaited), and the feed."""
+
+    def __init__(self, url: str | None = None, key: str | None = None, *,
+                 timeout: float = 30.0, retry: Retry | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        base, self.key = _settings(url, key)
+        self.retry = retry or Retry()
+        self.http = httpx.AsyncClient(base_url=base, headers=headers_of(self.key),
+                                      timeout=timeout, transport=transport)
+
+    @property
+    def url(self) -> str:
+        return str(self.http.base_url).rstrip("/")
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, err: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def send(self, call: Call[T]) -> T:
+        """Send one call, retrying what is safe to retry; its answer, or a GpuxError."""
+        for attempt in range(self.retry.attempts):
+            err: Exception | None = None
+            resp: httpx.Response | None = None
+            try:
+                resp = await self.http.request(**request_args(call))
+            except httpx.TransportError as found:
+                err = found
+            if err is None and resp is not None and resp.status_code < 500:
+                return read(call, resp)
+            if attempt + 1 >= self.retry.attempts or not retryable(
+                    call, err, None if resp is None else resp.status_code):
+                raise give_up(self.http.base_url, err, resp, call)
+            await asyncio.sleep(self.retry.delay(attempt))
+        raise AssertionError("unreachable")
+
+    def feed(self, *channels: str, since: dict[str, str] | None = None) -> Any:
+        """The WebSocket feed of `channels`: an async iterator of `FeedMessage` that
+        reconnects and resumes from the last sequence number by itself (see `FeedClient`)."""
+        from gpux.client.feed import FeedClient
+
+        return FeedClient(self.url, self.key, channels, since=since)
+
+    async def create_account(self, account_id: str, name: str, role: str) -> Account:
+        return await self.send(calls.create_account(account_id, name, role))
+
+    async def create_key(self, account_id: str) -> ApiKey:
+        return await self.send(calls.create_key(account_id))
+
+    async def me(self) -> Account:
+        return await self.send(calls.me())
+
+    async def create_pool(self, pool_id: str, gpu: str, region: str, uptime: Money,
+                          gpus: int) -> Pool:
+        return await self.send(calls.create_pool(pool_id, gpu, region, uptime, gpus))
+
+    async def pools(self, cursor: str | None = None, limit: int | None = None) -> Page[Pool]:
+        return await self.send(calls.pools(cursor, limit))
+
+    async def bid(self, alternatives: Sequence[dict[str, Any]],
+                  client_order_id: str | None = None) -> Order:
+        return await self.send(calls.bid(alternatives, client_order_id))
+
+    async def ask(self, pool: str, gpus: int, starts_at: When, ends_at: When, price: Money,
+                  client_order_id: str | None = None) -> Order:
+        return await self.send(calls.ask(pool, gpus, starts_at, ends_at, price,
+                                         client_order_id))
+
+    async def orders(self, side: str | None = None, status: str | None = None,
+                     pool: str | None = None, cursor: str | None = None,
+                     limit: int | None = None) -> Page[Order]:
+        return await self.send(calls.orders(side, status, pool, cursor, limit))
+
+    async def order(self, order_id: int) -> Order:
+        return await self.send(calls.order(order_id))
+
+    async def cancel(self, order_id: int) -> Order:
+        return await self.send(calls.cancel(order_id))
+
+    async def parse(self, text: str, now: When | None = None) -> Parsed:
+        return await self.send(calls.parse(text, now))
+
+    async def fills(self, order_id: int | None = None, auction_id: int | None = None,
+                    cursor: str | None = None, limit: int | None = None) -> Page[Fill]:
+        return await self.send(calls.fills(order_id, auction_id, cursor, limit))
+
+    async def contracts(self, cursor: str | None = None,
+                        limit: int | None = None) -> Page[Contract]:
+        return await self.send(calls.contracts(cursor, limit))
+
+    async def auctions(self, cursor: str | None = None,
+                       limit: int | None = None) -> Page[Auction]:
+        return await self.send(calls.auctions(cursor, limit))
+
+    async def auction(self, auction_id: int) -> Auction:
+        return await self.send(calls.auction(auction_id))
+
+    async def price_index(self) -> list[PriceIndex]:
+        return await self.send(calls.price_index())

@@ -1,0 +1,74 @@
+"""The ports of the market-data feed: the event log it tails, the book it aggregates.
+
+Sequence numbers are the ids of Redis Streams entries (`<milliseconds>-<n>`): the outbox relay
+assigns them once, when it appends an event, so every gateway process reading the same stream
+sees the same number for the same message, and a client may resume on any gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+ZERO = "0-0"
+"""The sequence number before the first entry of any stream."""
+
+
+def seq_key(seq: str) -> tuple[int, int]:
+    """A sequence number as a sortable pair; ValueError if it is not `<int>-<int>`."""
+    ms, _, n = seq.partition("-")
+    if not ms.isdigit() or not (n or "0").isdigit():
+        raise ValueError(f"a sequence number is <milliseconds>-<n>, was {seq!r}")
+    return int(ms), int(n or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """One entry of an event stream: its sequence number, event id, type and payload."""
+
+    seq: str
+    event_id: str
+    type: str
+    payload: dict[str, object]
+
+
+class FeedSource(Protocol):
+    """The event streams the outbox relay writes (Redis Streams)."""
+
+    async def heads(self, streams: Sequence[str]) -> dict[str, str]:
+        """The last sequence number of each stream (`ZERO` if it is empty)."""
+        ...
+
+    async def read(self, after: Mapping[str, str],
+                   block_ms: int) -> list[tuple[str, FeedEvent]]:
+        """Entries after the given sequence numbers, waiting up to `block_ms` for one."""
+        ...
+
+    async def range(self, stream: str, after: str, count: int) -> list[FeedEvent]:
+        """Up to `count` entries strictly after `after`, oldest first."""
+        ...
+
+    async def latest(self, stream: str, count: int) -> list[FeedEvent]:
+        """The last `count` entries, oldest first."""
+        ...
+
+    async def first(self, stream: str) -> str | None:
+        """The sequence number of the oldest entry still kept, None if the stream is empty."""
+        ...
+
+
+class FeedQueries(Protocol):
+    """What the feed reads from the order book (PostgreSQL) for its snapshots."""
+
+    async def supply(self) -> list[dict[str, object]]:
+        """Open supply and demand per GPU model, region and day: totals, never orders."""
+        ...
+
+    async def open_orders(self, account_id: str) -> list[dict[str, object]]:
+        """The account's open orders, oldest first."""
+        ...
+
+    async def recent_fills(self, account_id: str, limit: int) -> list[dict[str, object]]:
+        """The account's last `limit` fills, oldest first."""
+        ...

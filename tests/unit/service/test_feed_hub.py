@@ -1,0 +1,136 @@
+"""The feed hub on fakes: snapshot then updates, nothing lost or repeated while catching up,
+private events only to their account."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from gpux.service.feed import FeedHub, Subscriber
+from gpux.service.feed_ports import ZERO, FeedEvent, seq_key
+
+STREAMS = {"auctions": "a", "orders": "o", "fills": "f"}
+
+
+class FakeSource:
+    """Streams in memory; `gate` holds range() until released (a slow replay)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, list[FeedEvent]] = {"a": [], "o": [], "f": []}
+        self.gate: asyncio.Event | None = None
+        self.n = 0
+
+    def add(self, stream: str, payload: dict[str, object]) -> FeedEvent:
+        self.n += 1
+        event = FeedEvent(f"{self.n}-0", f"e{self.n}", str(payload.get("type")), payload)
+        self.entries[stream].append(event)
+        return event
+
+    async def heads(self, streams: Sequence[str]) -> dict[str, str]:
+        return {s: self.entries[s][-1].seq if self.entries[s] else ZERO for s in streams}
+
+    async def read(self, after: Mapping[str, str],
+                   block_ms: int) -> list[tuple[str, FeedEvent]]:
+        await asyncio.sleep(3600)
+        return []
+
+    async def range(self, stream: str, after: str, count: int) -> list[FeedEvent]:
+        if self.gate is not None:
+            await self.gate.wait()
+        return [e for e in self.entries[stream] if seq_key(e.seq) > seq_key(after)][:count]
+
+    async def latest(self, stream: str, count: int) -> list[FeedEvent]:
+        return self.entries[stream][-count:]
+
+    async def first(self, stream: str) -> str | None:
+        return self.entries[stream][0].seq if self.entries[stream] else None
+
+
+class FakeQueries:
+    async def supply(self) -> list[dict[str, object]]:
+        return [{"gpu": "H100", "region": "us-east", "day": "2026-12-01",
+                 "supply_gpu_hours": 10, "asks": 1, "demand_gpu_hours": 0, "bids": 0}]
+
+    async def open_orders(self, account_id: str) -> list[dict[str, object]]:
+        return []
+
+    async def recent_fills(self, account_id: str, limit: int) -> list[dict[str, object]]:
+        return []
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _drain(sub: Subscriber) -> list[dict[str, object]]:
+    out = []
+    while not sub.queue.empty():
+        out.append(json.loads(sub.queue.get_nowait()))
+    return [m for m in out if "seq" in m]
+
+
+def _fill(account: str, n: int) -> dict[str, object]:
+    return {"type": "fill", "account_id": account, "fill_id": n}
+
+
+async def test_a_subscriber_gets_the_snapshot_then_each_round_with_its_prev() -> None:
+    source = FakeSource()
+    source.add("a", {"type": "auction", "auction_id": 1})
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    sub = Subscriber(None, 100)
+    await hub.subscribe(sub, "auctions")
+    new = source.add("a", {"type": "auction", "auction_id": 2})
+    await hub.dispatch("a", new)
+    snap, update = _drain(sub)
+    assert snap["type"] == "snapshot" and snap["data"] == {"rounds": [{"auction_id": 1}]}
+    assert (update["seq"], update["prev"]) == (new.seq, snap["seq"])
+    await hub.close()
+
+
+async def test_events_arriving_during_a_replay_are_delivered_once_after_it() -> None:
+    source = FakeSource()
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    await hub.start()
+    old = source.add("f", _fill("lab", 1))
+    missed = [source.add("f", _fill("lab", 2)), source.add("f", _fill("uni", 3))]
+    source.gate = asyncio.Event()
+    sub = Subscriber("lab", 100)
+    task = asyncio.create_task(hub.subscribe(sub, "fills", since=old.seq))
+    await asyncio.sleep(0.01)
+    # The reader dispatches the missed entry (already in the replay) and a new one meanwhile.
+    await hub.dispatch("f", missed[0])
+    late = source.add("f", _fill("lab", 4))
+    source.gate.set()
+    await task
+    await hub.dispatch("f", late)
+    got = _drain(sub)
+    assert [m["data"]["fill_id"] for m in got] == [2, 4]
+    assert all(m["type"] == "update" for m in got)
+    await hub.close()
+
+
+async def test_private_events_reach_only_their_account() -> None:
+    source = FakeSource()
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    lab, uni = Subscriber("lab", 100), Subscriber("uni", 100)
+    for sub in (lab, uni):
+        await hub.subscribe(sub, "fills")
+        _drain(sub)
+    await hub.dispatch("f", source.add("f", _fill("lab", 1)))
+    assert [m["data"]["fill_id"] for m in _drain(lab)] == [1]
+    assert _drain(uni) == []
+    await hub.close()
+
+
+async def test_a_subscriber_that_falls_too_far_behind_is_marked_lagging() -> None:
+    source = FakeSource()
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    sub = Subscriber(None, 10)
+    await hub.subscribe(sub, "auctions")
+    for k in range(20):
+        await hub.dispatch("a", source.add("a", {"type": "auction", "auction_id": k}))
+    assert sub.lagging.is_set()
+    await hub.close()
