@@ -153,7 +153,8 @@ def parse(text: str, now: datetime | str | None = None) -> Call[Parsed]:
     body: dict[str, Any] = {"text": text}
     if now is not None:
         body["now"] = iso(now)
-    return Call("POST", "/orders/parse", _one(Parsed.of), body=body, idempotent=True)
+    return Call("POST", "/orders/parse?placement=true", _one(Parsed.of), body=body,
+                idempotent=True)
 
 
 def fills(order_id: int | None = None, auction_id: int | None = None,

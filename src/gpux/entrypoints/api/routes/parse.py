@@ -1,9 +1,10 @@
 """Orders written in plain English: parsed, shown, and placed only when the user confirms.
 
-`POST /orders/parse` never places anything: it answers what it understood (the same JSON as
-`gpux parse`) and the exact request that would place it. The client shows both and sends that
-request (`POST /bids` or `POST /asks`) only after the user confirms; its `client_order_id` is
-derived from the text and the reference time, so a repeated confirmation places one order.
+`POST /orders/parse` never places anything: it answers what it understood, the same JSON as
+`gpux parse`; with `?placement=true`, `{"order": <that JSON>, "place": <request>}`, the exact
+request that would place it. The client shows the order and sends that request (`POST /bids`
+or `POST /asks`) only after the user confirms; its `client_order_id` is derived from the text
+and the reference time, so a repeated confirmation places one order.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class ParseIn(BaseModel):
     now: datetime | None = Field(default=None, description="reference time (default: now)")
 
 
-def placement(order: dict[str, Any], text: str, now: datetime) -> dict[str, Any]:
+def place_request(order: dict[str, Any], text: str, now: datetime) -> dict[str, Any]:
     """The request that places a parsed order: method, path and body."""
     digest = hashlib.sha256(f"{now.isoformat()}\n{text}".encode()).hexdigest()[:20]
     client_order_id = f"nl-{digest}"
@@ -49,9 +50,11 @@ def placement(order: dict[str, Any], text: str, now: datetime) -> dict[str, Any]
         "client_order_id": client_order_id, "alternatives": order["alternatives"]}}
 
 
-@router.post("/orders/parse", responses={200: {"description": "the order understood, and "
-             "the request that places it once the user confirms"}})
-async def parse_order(body: ParseIn, caller: Caller, svc: Svc) -> Response:
+@router.post("/orders/parse", responses={200: {"description": "the order understood (as "
+             "`gpux parse` prints it); with placement=true, also the request that places it "
+             "once the user confirms"}})
+async def parse_order(body: ParseIn, caller: Caller, svc: Svc,
+                      placement: bool = False) -> Response:
     """Read an order written in plain English; place nothing."""
     now = body.now or SystemClock().now()
     if now.tzinfo is None:
@@ -59,5 +62,5 @@ async def parse_order(body: ParseIn, caller: Caller, svc: Svc) -> Response:
     own = await svc.pools.list(provider_id=caller.id, limit=svc.settings.page_size_max)
     pools = [Pool(p.id, p.provider_id, p.gpu, p.region, p.uptime) for p in own.items]
     order = to_doc(parse_with_fallback(body.text, now, proposer_from_env(), pools=pools))
-    doc = {"order": order, "place": placement(order, body.text, now)}
+    doc = {"order": order, "place": place_request(order, body.text, now)} if placement else order
     return Response(dumps(doc, indent=None), media_type="application/json")
