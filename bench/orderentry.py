@@ -226,18 +226,9 @@ def _run_load(port: int, keys: list[str], args: argparse.Namespace,
 
 
 async def _admin_sql(server_url: str, sql: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
+    from gpux.adapters.postgres.engine import admin_sql
 
-    parsed = make_url(server_url)
-    conn = await asyncpg.connect(
-        user=parsed.username or "postgres", password=parsed.password or None,
-        host=parsed.query.get("host") or parsed.host, port=parsed.port,
-        database=parsed.database or "postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    await admin_sql(server_url, sql)
 
 
 async def _fresh_database() -> tuple[str, str, object | None]:

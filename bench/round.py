@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from gpux.adapters.postgres.engine import make_engine
+from gpux.adapters.postgres.engine import admin_sql, make_engine
 from gpux.adapters.postgres.migrate import upgrade
 from gpux.adapters.postgres.seed import seed_market
 from gpux.adapters.postgres.tables import fills, orders, outbox
@@ -42,30 +42,17 @@ from gpux.entrypoints.worker import rounds_of
 from gpux.marketgen.market import generate_market
 
 
-async def _admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    u = make_url(url)
-    conn = await asyncpg.connect(user=u.username or "postgres", password=u.password or None,
-                                 host=u.query.get("host") or u.host, port=u.port,
-                                 database="postgres")
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 async def run(bids: int, seed: int, time_limit: float, workers: int) -> dict[str, object]:
     settings = Settings(solve_time_limit_seconds=time_limit, solve_workers=workers)
     server, redis_url, _embedded = await asyncio.to_thread(resolve_urls, settings)
     name = f"gpux_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
+    await admin_sql(server, f'CREATE DATABASE "{name}"')
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
         await asyncio.to_thread(upgrade, url)
         return await _round(settings, url, redis_url, bids, seed)
     finally:
-        await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _round(settings: Settings, url: str, redis_url: str, bids: int,

@@ -37,18 +37,24 @@ def database_url_for(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-async def recreate_database(server_url: str, name: str) -> str:
-    """Drop (if present) and create database `name` on the server; returns its URL."""
+async def admin_sql(server_url: str, *statements: str) -> None:
+    """Run statements outside a transaction (CREATE/DROP DATABASE ...) on the server at
+    `server_url`, connected to its `postgres` database."""
     import asyncpg
 
     parsed = make_url(server_url)
     conn = await asyncpg.connect(
         user=parsed.username or "postgres", password=parsed.password or None,
-        host=parsed.query.get("host") or parsed.host, port=parsed.port,
-        database=parsed.database or "postgres")
+        host=parsed.query.get("host") or parsed.host, port=parsed.port, database="postgres")
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        for sql in statements:
+            await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def recreate_database(server_url: str, name: str) -> str:
+    """Drop (if present) and create database `name` on the server; returns its URL."""
+    await admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                    f'CREATE DATABASE "{name}"')
     return database_url_for(server_url, name)
