@@ -33,6 +33,7 @@ from typing import Literal
 from gpux.domain.bookjson import BOOK_FORMAT
 from gpux.domain.errors import InvalidValue
 from gpux.domain.money import from_micros, to_micros
+from gpux.domain.orders import BidLeg
 from gpux.domain.result import Result
 
 HOUR = timedelta(hours=1)
@@ -105,26 +106,13 @@ class OpenPool:
 
 
 @dataclass(frozen=True, slots=True)
-class OpenLeg:
-    """A leg as placed: GPUs for `duration_hours` from `offset_hours` after the start."""
-
-    gpus: int
-    duration_hours: int
-    offset_hours: int = 0
-    gpu: tuple[str, ...] | None = None
-    regions: tuple[str, ...] | None = None
-    min_uptime: Decimal | None = None
-    pools: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class OpenAlternative:
     """An alternative as placed, with its wall-clock window."""
 
     value: Decimal
     earliest_start: datetime
     latest_end: datetime
-    legs: tuple[OpenLeg, ...]
+    legs: tuple[BidLeg, ...]
 
     @property
     def span_hours(self) -> int:
@@ -220,7 +208,7 @@ def order_of(book_id: str) -> int:
     return int(book_id[1:].split(".", 1)[0])
 
 
-def _leg_doc(leg: OpenLeg, pool_ids: set[str]) -> dict[str, object] | None:
+def _leg_doc(leg: BidLeg, pool_ids: set[str]) -> dict[str, object] | None:
     doc: dict[str, object] = {"gpus": leg.gpus, "duration": leg.duration_hours,
                               "offset": leg.offset_hours}
     for name in ("gpu", "regions"):

@@ -32,7 +32,7 @@ from gpux.adapters.postgres.rounds import PostgresRounds
 from gpux.adapters.redis.streams import OutboxRelay
 from gpux.bootstrap import Resources
 from gpux.clearing.solver import SolveParams
-from gpux.service.round_ports import Clock
+from gpux.service.ports import Clock
 from gpux.service.rounds import RoundConfig, RoundOutcome, Rounds
 
 log = logging.getLogger("gpux.worker")

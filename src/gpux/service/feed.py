@@ -25,7 +25,7 @@ from typing import Any
 from gpux.domain.errors import InvalidValue, Unauthenticated
 from gpux.domain.jsonio import dumps
 from gpux.service.feed_ports import ZERO, FeedEvent, FeedQueries, FeedSource, seq_key
-from gpux.service.round_ports import Clock
+from gpux.service.ports import Clock
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,6 @@ from gpux.domain.rounds import Fill, FrozenRound, IndexRow, OpenAsk, OpenBid, Op
 from gpux.service.ledger_ports import Ledger
 
 
-class Clock(Protocol):
-    """Where time comes from; only its adapter reads the system clock."""
-
-    def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
-        ...
-
-
 @dataclass(frozen=True, slots=True)
 class OpenOrders:
     """What a round may freeze: the partition's pools and its open, unfrozen orders."""

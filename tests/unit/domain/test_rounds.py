@@ -12,13 +12,13 @@ from gpux.clearing.auction import clear
 from gpux.clearing.solver import SolveParams
 from gpux.domain.bookjson import read_book
 from gpux.domain.errors import InvalidValue
+from gpux.domain.orders import BidLeg
 from gpux.domain.rounds import (
     EXTRA_KEY,
     Horizon,
     OpenAlternative,
     OpenAsk,
     OpenBid,
-    OpenLeg,
     OpenPool,
     SoldRange,
     freeze_round,
@@ -39,7 +39,7 @@ def at(hours: float) -> datetime:
 def bid(order_id: int, *windows: tuple[float, float], gpus: int = 2, hours: int = 3,
         value: str = "100", buyer: str = "buyer") -> OpenBid:
     return OpenBid(order_id, buyer, tuple(
-        OpenAlternative(Decimal(value), at(lo), at(hi), (OpenLeg(gpus, hours, 0, ("H100",)),))
+        OpenAlternative(Decimal(value), at(lo), at(hi), (BidLeg(gpus, hours, 0, ("H100",)),))
         for lo, hi in windows))
 
 

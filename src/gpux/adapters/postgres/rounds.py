@@ -28,6 +28,7 @@ from gpux.adapters.postgres.tables import (
     prices,
 )
 from gpux.domain.jsonio import dumps
+from gpux.domain.orders import BidLeg
 from gpux.domain.rounds import (
     Fill,
     FrozenRound,
@@ -35,7 +36,6 @@ from gpux.domain.rounds import (
     OpenAlternative,
     OpenAsk,
     OpenBid,
-    OpenLeg,
     OpenPool,
     PriceRow,
     SoldRange,
@@ -116,9 +116,9 @@ class _Freeze:
         if not rows:
             return ()
         ids = [r["id"] for r in rows]
-        by_alt: dict[tuple[int, int], list[OpenLeg]] = defaultdict(list)
+        by_alt: dict[tuple[int, int], list[BidLeg]] = defaultdict(list)
         for g in await pg.fetch(_LEGS, ids):
-            by_alt[g["order_id"], g["alt_idx"]].append(OpenLeg(
+            by_alt[g["order_id"], g["alt_idx"]].append(BidLeg(
                 g["gpus"], g["duration_hours"], g["offset_hours"], _tuple(g["gpu"]),
                 _tuple(g["regions"]), g["min_uptime"], _tuple(g["pools"])))
         by_order: dict[int, list[OpenAlternative]] = defaultdict(list)
