@@ -207,11 +207,14 @@ class OrderService:
             raise MarketHalted("the market is halted", "market", "halted")
         self._refuse(caller, admission.halted, admission.open_orders, bid.client_order_id)
         async with self._uow() as uow:
-            account = await uow.accounts.get(caller.id)
             if await uow.halts.market_halted():
                 raise MarketHalted("the market is halted", "market", "halted")
-            if account is not None and account.halted:
-                raise AccountHalted("the account is halted", "account", caller.id)
+            locked = await uow.accounts.lock_for_order(caller.id, bid.client_order_id,
+                                                       self._limits.max_open_orders)
+            if locked is None:
+                raise Unauthenticated("the account no longer exists")
+            account, open_orders, _ = locked
+            self._refuse(caller, account.halted, open_orders, bid.client_order_id)
             available = (await uow.ledger.balance(caller.id)).available
         k = max(range(len(bid.alternatives)), key=lambda i: bid.alternatives[i].total_value)
         raise InsufficientFunds(

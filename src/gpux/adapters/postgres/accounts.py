@@ -15,9 +15,8 @@ from gpux.service.ports import Pool
 
 _LOCK_FOR_ORDER = text("""
 SELECT a.id, a.name, a.role, a.halted,
-       (SELECT count(*) FROM (SELECT 1 FROM orders o
-                              WHERE o.account_id = a.id AND o.status = 'open'
-                              LIMIT :cap) AS s) AS open_orders,
+       coalesce((SELECT b.open_orders FROM balances b WHERE b.account_id = a.id), 0)
+           AS open_orders,
        (SELECT o.id FROM orders o
         WHERE o.account_id = a.id AND o.client_order_id = :client_order_id) AS existing
 FROM accounts a WHERE a.id = :account_id
@@ -75,8 +74,7 @@ class PgAccounts:
     async def lock_for_order(self, account_id: str, client_order_id: str, count_up_to: int
                              ) -> tuple[Account, int, int | None] | None:
         row = (await self._conn.execute(_LOCK_FOR_ORDER, {
-            "account_id": account_id, "client_order_id": client_order_id,
-            "cap": count_up_to})).first()
+            "account_id": account_id, "client_order_id": client_order_id})).first()
         if row is None:
             return None
         return _account(row), row.open_orders, row.existing

@@ -22,11 +22,12 @@ from gpux.service.ports import Admission, Order
 # then insert the bid with its hold's two ledger postings and its alternatives and legs, read
 # from its canonical request document ($8). Every CTE reads the statement's snapshot except
 # the UPDATE of the balances row, which waits for a concurrent writer of that row and
-# re-checks `available >= $7 AND NOT halted` on the row as that writer left it: two bids can
-# never spend the same funds, and a halt (which sets the row's `halted` fence) cannot race a
-# bid in. No balance row is touched unless the order goes in, and a concurrent twin (same
-# client order id) fails the unique constraint, undoing the whole statement; the caller
-# then runs it again, and finds the twin.
+# re-checks `available >= $7 AND open_orders < $3 AND NOT halted` on the row as that writer
+# left it: two bids can never spend the same funds or pass the open-order cap together (the
+# count is kept on that row by triggers on `orders`, migration 0005), and a halt (which sets
+# the row's `halted` fence) cannot race a bid in. No balance row is touched unless the order
+# goes in, and a concurrent twin (same client order id) fails the unique constraint, undoing
+# the whole statement; the caller then runs it again, and finds the twin.
 PLACE_BID = """
 WITH a AS (
   SELECT halted FROM accounts WHERE id = $1
@@ -35,12 +36,11 @@ WITH a AS (
 ), existing AS (
   SELECT id FROM orders WHERE account_id = $1 AND client_order_id = $2
 ), n AS (
-  SELECT count(*) AS open_orders FROM (
-    SELECT 1 FROM orders WHERE account_id = $1 AND status = 'open' LIMIT $3::int) s
+  SELECT coalesce((SELECT open_orders FROM balances WHERE account_id = $1), 0) AS open_orders
 ), h AS (
   UPDATE balances
   SET available = available - $7::numeric, held = held + $7::numeric, updated_at = now()
-  WHERE account_id = $1 AND available >= $7::numeric AND NOT halted
+  WHERE account_id = $1 AND available >= $7::numeric AND NOT halted AND open_orders < $3::int
     AND EXISTS (SELECT 1 FROM a, m, n WHERE NOT a.halted AND NOT m.halted
                 AND n.open_orders < $3::int AND NOT EXISTS (SELECT 1 FROM existing))
   RETURNING account_id

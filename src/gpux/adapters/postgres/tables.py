@@ -268,8 +268,12 @@ balances = Table(
     # it under the row lock it takes to hold funds, so a halt cannot race a bid in.
     Column("halted", Boolean, nullable=False, server_default=text("false")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # The account's orders in status 'open', kept by triggers on `orders` (migration 0005):
+    # a bid checks the open-order cap on this row under the lock it takes to hold funds.
+    Column("open_orders", Integer, nullable=False, server_default=text("0")),
     CheckConstraint("account_id = 'external:bank' OR (available >= 0 AND held >= 0)",
                     name="non_negative"),
+    CheckConstraint("open_orders >= 0", name="open_orders_non_negative"),
 )
 
 market_state = Table(
