@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gpux.adapters import metrics
 from gpux.adapters.clock import SystemClock
+from gpux.adapters.logs import bind
 from gpux.adapters.postgres import round_stats
 from gpux.adapters.postgres.lock import LeaderLock
 from gpux.adapters.postgres.rounds import PostgresRounds
@@ -143,11 +144,14 @@ class _Worker:
                 log.warning("event=lost_lead worker=%s", self.name)
                 return
             started = time.perf_counter()
-            try:
-                outcomes = await self.rounds.clear_round(cutoff)
-            except Exception:  # the round stays frozen and is resumed at the next cutoff
-                log.exception("event=round_failed cutoff=%s", cutoff.isoformat())
-                outcomes = []
+            # Every line logged while the round runs names it (an auction is one partition's
+            # cutoff); the round's own line also carries the auction id (`report`).
+            with bind(worker=self.name, partition=self.partition, cutoff=cutoff.isoformat()):
+                try:
+                    outcomes = await self.rounds.clear_round(cutoff)
+                except Exception:  # the round stays frozen and is resumed at the next cutoff
+                    log.exception("event=round_failed cutoff=%s", cutoff.isoformat())
+                    outcomes = []
             self.relay.wake.set()
             self.report(outcomes)
             await self.observe(outcomes, time.perf_counter() - started)
@@ -166,8 +170,7 @@ class _Worker:
             await _wait(self.stop, left)
 
     def report(self, outcomes: list[RoundOutcome]) -> None:
-        for outcome in outcomes:
-            log.info(round_line(outcome, self.name))
+        report_rounds(outcomes, self.name, self.partition)
 
     async def observe(self, outcomes: list[RoundOutcome], seconds: float) -> None:
         """Prometheus figures of the rounds this worker cleared; never fails a round."""
@@ -175,6 +178,15 @@ class _Worker:
             await observe_rounds(self.engine, self.partition, outcomes, seconds)
         except Exception:
             log.exception("event=metrics_failed")
+
+
+def report_rounds(outcomes: Sequence[RoundOutcome], worker: str, partition: str) -> None:
+    """One log line per round, with its auction id, partition and cutoff as fields of their
+    own (JSON logs) beside the logfmt text."""
+    for outcome in outcomes:
+        with bind(worker=worker, partition=partition, cutoff=outcome.cutoff.isoformat(),
+                  auction_id=outcome.auction_id):
+            log.info(round_line(outcome, worker))
 
 
 async def observe_rounds(engine: AsyncEngine, partition: str, outcomes: list[RoundOutcome],
