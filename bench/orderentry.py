@@ -1,13 +1,13 @@
 """Order entry through the API: bids per second and latency, against a do-nothing FastAPI.
 
-    python -m bench.orderentry [--seconds 20] [--connections 48] [--accounts 16]
+    python -m bench.orderentry [--seconds 20] [--connections 32] [--accounts 64] [--workers 1]
 
-Starts the API under uvicorn in a subprocess (one worker) on a fresh database of the
-configured PostgreSQL (`DATABASE_URL`, else the embedded server), creates buyer accounts over
-the API, then a load generator in another process (asyncio, keep-alive HTTP/1.1 connections)
-posts bids with unique client order ids for `--seconds`. The same load then runs against
-`bench.orderentry_bare` (a FastAPI endpoint that does nothing) under the same uvicorn
-settings. Prints one JSON document with orders/s, p50/p99 latency and the ratio.
+Starts the API under uvicorn in a subprocess (`--workers` processes, default one) on a fresh
+database of the configured PostgreSQL (`DATABASE_URL`, else the embedded server), creates
+buyer accounts over the API, then a load generator in another process (asyncio, keep-alive
+HTTP/1.1 connections) posts bids with unique client order ids for `--seconds`. The same load
+then runs against `bench.orderentry_bare` (a FastAPI endpoint that does nothing) under the
+same uvicorn settings. Prints one JSON document with orders/s, p50/p99 latency and the ratio.
 
 Server, database and load generator share the machine's cores; the figures say so.
 """
@@ -39,9 +39,10 @@ def _free_port() -> int:
         return port
 
 
-def _uvicorn(app: str, port: int, env: dict[str, str], factory: bool) -> subprocess.Popen[bytes]:
+def _uvicorn(app: str, port: int, env: dict[str, str], factory: bool,
+             workers: int = 1) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-           "--workers", "1", "--log-level", "warning", "--no-access-log"]
+           "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     if factory:
         cmd.append("--factory")
     return subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT)
@@ -190,9 +191,16 @@ def _load_process(port: int, keys: list[str], seconds: float, warmup: float,
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU so far of a process and its live children (uvicorn's workers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _machine_busy() -> tuple[int, int]:
@@ -276,14 +284,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         name = make_url(db_url).database
         await _admin_sql(db_url, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "GPUX_ADMIN_KEY": ADMIN_KEY}
-    report: dict[str, Any] = {"cpus": os.cpu_count(), "uvicorn_workers": 1,
+    report: dict[str, Any] = {"cpus": os.cpu_count(), "uvicorn_workers": args.workers,
                               "synchronous_commit": "off" if args.async_commit else "on",
                               "connections": args.connections, "accounts": args.accounts,
                               "note": "server, PostgreSQL and load generator share the cores"}
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = _uvicorn("gpux.entrypoints.api.app:create_app", port, env, factory=True)
+    server = _uvicorn("gpux.entrypoints.api.app:create_app", port, env, factory=True,
+                      workers=args.workers)
     try:
         await _wait_up(base, server)
         keys = await _accounts(base, args.accounts)
@@ -298,7 +307,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    bare = _uvicorn("bench.orderentry_bare:app", port, {}, factory=False)
+    bare = _uvicorn("bench.orderentry_bare:app", port, {}, factory=False, workers=args.workers)
     try:
         await _wait_up(base, bare)
         report["bare_at_rate"] = await asyncio.to_thread(_run_load, port, ["x"], args,
@@ -325,6 +334,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--workers", type=int, default=1,
+                   help="uvicorn worker processes of the API (and of the bare endpoint)")
     p.add_argument("--warmup", type=float, default=2.0)
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--accounts", type=int, default=64)
