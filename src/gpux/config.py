@@ -9,8 +9,12 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gpux.domain.credits import DEFAULT_CREDIT_PERCENT, CreditSchedule
+from gpux.domain.errors import InvalidValue
+from gpux.domain.partitions import PartitionMap
 
 
 class Settings(BaseSettings):
@@ -36,11 +40,46 @@ class Settings(BaseSettings):
     partition: str = Field(
         default="main", min_length=1, max_length=200, pattern=r"^[a-z0-9-]+(,[a-z0-9-]+)*$",
         description="the market partition(s) this worker clears, comma-separated; it leads "
-                    "those whose advisory lock it gets and stands by for the others")
+                    "those whose advisory lock it gets and stands by for the others (unset "
+                    "with partition_regions set: every partition of the map)")
+    partition_regions: str | None = Field(
+        default=None, max_length=2000,
+        description="the market's partitions and the regions each holds, e.g. "
+                    "`americas:us-east,us-west,us-central;europe:eu-west,eu-central;"
+                    "asia:ap-northeast,ap-southeast` (every region in exactly one); unset = one "
+                    "partition, the first `partition` names, holding every region")
+
+    @field_validator("partition_regions", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # docker-compose passes an unset variable as "" (`${GPUX_PARTITION_REGIONS:-}`).
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _partitions_agree(self) -> Settings:
+        if self.partition_regions is not None:
+            known = self.partition_map().names
+            unknown = [p for p in self.partitions() if p not in known]
+            if unknown:
+                raise ValueError(f"partition names {', '.join(unknown)}, which "
+                                 f"partition_regions does not ({', '.join(known)})")
+        return self
 
     def partitions(self) -> list[str]:
-        """The partitions named by `partition`, in order, without repeats."""
+        """The partitions this worker clears: those `partition` names, in order, without
+        repeats; with `partition` unset and `partition_regions` set, every partition."""
+        if self.partition_regions is not None and "partition" not in self.model_fields_set:
+            return list(self.partition_map().names)
         return list(dict.fromkeys(p for p in self.partition.split(",") if p))
+
+    def partition_map(self) -> PartitionMap:
+        """Which partition each region (so each pool, ask and bid) trades in."""
+        if self.partition_regions is None:
+            return PartitionMap.single(self.partitions()[0])
+        try:
+            return PartitionMap.parse(self.partition_regions)
+        except InvalidValue as err:
+            raise ValueError(str(err)) from None
 
     # Order limits
     max_order_gpus: int = Field(default=4096, ge=1)
@@ -56,6 +95,20 @@ class Settings(BaseSettings):
     price_band_pct: Decimal | None = Field(
         default=None, gt=0, le=1000, description="refuse orders priced more than this percent "
         "from their GPU model's latest price index; unset = no band")
+    credit_schedule: dict[Decimal, Decimal] = Field(
+        default_factory=lambda: dict(DEFAULT_CREDIT_PERCENT),
+        description="service credits per uptime tier, as JSON {tier: percent of the price of "
+                    "the GPU-hours an outage loses}, e.g. "
+                    '{"99.999": 100, "99.99": 50, "99.9": 25, "99.0": 10} (docs/settlement.md)')
+
+    @field_validator("credit_schedule")
+    @classmethod
+    def _credit_schedule_valid(cls, value: dict[Decimal, Decimal]) -> dict[Decimal, Decimal]:
+        try:
+            CreditSchedule.of(value)
+        except InvalidValue as err:
+            raise ValueError(str(err)) from None
+        return value
 
     # API
     host: str = "127.0.0.1"

@@ -4,9 +4,9 @@ Names follow Prometheus conventions: the `gpux_` prefix, base units (seconds, US
 currency unit), `_total` on counters. The Grafana dashboard and the alert rules under
 `deploy/` may use only these names; `tests/unit/adapters/test_dashboards.py` checks it.
 
-When uvicorn runs several worker processes, set `PROMETHEUS_MULTIPROC_DIR` to an empty
-directory: `render()` then aggregates every process's samples (prometheus-client's
-multiprocess mode).
+When uvicorn runs several worker processes (`gpux serve --no-worker --workers N`), each
+writes its samples under `PROMETHEUS_MULTIPROC_DIR` and `render()` aggregates them
+(prometheus-client's multiprocess mode; see the helpers at the end of this module).
 """
 
 from __future__ import annotations
@@ -63,6 +63,14 @@ CLEARING_PRICE = Gauge("gpux_clearing_price_usd",
 PRICE_INDEX = Gauge("gpux_price_index_usd", "Price index per GPU model (USD per GPU-hour)",
                     ["gpu"], registry=REGISTRY, multiprocess_mode="mostrecent")
 
+# Reliability credits (docs/settlement.md)
+SERVICE_CREDITS = Counter("gpux_service_credits_total",
+                          "Contracts credited for recorded outages and curtailments",
+                          ["tier"], registry=REGISTRY)
+SERVICE_CREDITS_USD = Counter("gpux_service_credits_usd_total",
+                              "Service credits paid to holders from providers' accounts (USD)",
+                              ["tier"], registry=REGISTRY)
+
 # Outbox and streams
 OUTBOX_BACKLOG = Gauge("gpux_outbox_backlog", "Outbox rows not yet published to Redis",
                        registry=REGISTRY, multiprocess_mode="max")
@@ -101,3 +109,60 @@ def render() -> tuple[bytes, str]:
         _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+# Several API processes (`gpux serve --workers N`): prometheus-client's multiprocess mode.
+# Each process writes its samples to files under PROMETHEUS_MULTIPROC_DIR and `render()`
+# sums them; counters of a process that has exited still count, its live gauges do not.
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def prepare_multiprocess_dir() -> tuple[str, bool]:
+    """(PROMETHEUS_MULTIPROC_DIR, whether it was made here): a fresh temporary directory if
+    unset, otherwise the one named, emptied of an earlier run's files (which would otherwise
+    be summed in). Call before the server's processes start; they inherit the variable."""
+    import tempfile
+    from pathlib import Path
+
+    given = os.environ.get(MULTIPROC_ENV)
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="gpux-metrics-"))
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(path)
+    return str(path), not given
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def forget_dead_processes() -> list[int]:
+    """Drop the live gauges of processes that are gone (say a worker that crashed and that
+    uvicorn replaced); the pids forgotten. A no-op outside multiprocess mode."""
+    import re
+    from pathlib import Path
+
+    path = os.environ.get(MULTIPROC_ENV)
+    if not path:
+        return []
+    pids = {int(m[1]) for f in Path(path).glob("gauge_live*_*.db")
+            if (m := re.search(r"_(\d+)\.db$", f.name))}
+    dead = sorted(pid for pid in pids if not _alive(pid))
+    for pid in dead:
+        _multiprocess.mark_process_dead(pid, path)  # type: ignore[no-untyped-call]
+    return dead
+
+
+def process_exiting() -> None:
+    """This process stops serving: drop its live gauges (a no-op outside multiprocess mode)."""
+    path = os.environ.get(MULTIPROC_ENV)
+    if path:
+        _multiprocess.mark_process_dead(os.getpid(), path)  # type: ignore[no-untyped-call]

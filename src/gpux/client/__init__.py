@@ -31,12 +31,13 @@ from gpux.client.models import (
     Pool,
     PriceIndex,
 )
+from gpux.client.outages import Credit, Outage
 from gpux.client.transport import Retry
 
 __all__ = [
     "Account", "Alternative", "ApiKey", "AsyncClient", "Auction", "ClearingPrice", "Client",
-    "Conflict", "ConnectionFailed", "Contract", "FeedClient", "FeedMessage", "Fill",
-    "Forbidden", "GpuxError", "InvalidRequest", "Leg", "NotFound", "Order", "Page", "Parsed",
-    "Pool", "PriceIndex", "Retry", "ServerError", "Unauthenticated", "alternative",
+    "Conflict", "ConnectionFailed", "Contract", "Credit", "FeedClient", "FeedMessage", "Fill",
+    "Forbidden", "GpuxError", "InvalidRequest", "Leg", "NotFound", "Order", "Outage", "Page",
+    "Parsed", "Pool", "PriceIndex", "Retry", "ServerError", "Unauthenticated", "alternative",
     "new_client_order_id",
 ]

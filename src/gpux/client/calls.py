@@ -133,6 +133,14 @@ def ask(pool: str, gpus: int, starts_at: datetime | str, ends_at: datetime | str
         "price": Decimal(str(price))}, idempotent=True)
 
 
+def resell(contract_id: int, gpus: int, starts_at: datetime | str, ends_at: datetime | str,
+           price: Decimal | str, client_order_id: str | None = None) -> Call[Order]:
+    return Call("POST", f"/contracts/{contract_id}/offers", _order, body={
+        "client_order_id": client_order_id or new_client_order_id(), "gpus": gpus,
+        "starts_at": iso(starts_at), "ends_at": iso(ends_at), "price": Decimal(str(price))},
+        idempotent=True)
+
+
 def orders(side: str | None = None, status: str | None = None, pool: str | None = None,
            cursor: str | None = None, limit: int | None = None) -> Call[Page[Order]]:
     return Call("GET", "/orders", _page(Order.of),
@@ -164,8 +172,11 @@ def fills(order_id: int | None = None, auction_id: int | None = None,
                 idempotent=True)
 
 
-def contracts(cursor: str | None = None, limit: int | None = None) -> Call[Page[Contract]]:
-    return Call("GET", "/contracts", _page(Contract.of), _query(cursor=cursor, limit=limit),
+def contracts(cursor: str | None = None, limit: int | None = None,
+              superseded: bool | None = None) -> Call[Page[Contract]]:
+    return Call("GET", "/contracts", _page(Contract.of),
+                _query(cursor=cursor, limit=limit,
+                       superseded=None if superseded is None else str(superseded).lower()),
                 idempotent=True)
 
 

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import httpx
 
 from gpux.client import calls
+from gpux.client import outages as outage_calls
 from gpux.client.calls import Call
 from gpux.client.models import (
     Account,
@@ -36,6 +37,7 @@ from gpux.client.models import (
     Pool,
     PriceIndex,
 )
+from gpux.client.outages import Credit, Outage
 from gpux.client.transport import Retry, give_up, headers_of, read, request_args, retryable
 from gpux.client.transport import settings_of as _settings
 
@@ -110,6 +112,12 @@ class Client:
             client_order_id: str | None = None) -> Order:
         return self.send(calls.ask(pool, gpus, starts_at, ends_at, price, client_order_id))
 
+    def resell(self, contract_id: int, gpus: int, starts_at: When, ends_at: When,
+               price: Money, client_order_id: str | None = None) -> Order:
+        """Offer `gpus` GPUs of a contract you hold over [starts_at, ends_at) for resale."""
+        return self.send(calls.resell(contract_id, gpus, starts_at, ends_at, price,
+                                      client_order_id))
+
     def orders(self, side: str | None = None, status: str | None = None,
                pool: str | None = None, cursor: str | None = None,
                limit: int | None = None) -> Page[Order]:
@@ -128,8 +136,9 @@ class Client:
               cursor: str | None = None, limit: int | None = None) -> Page[Fill]:
         return self.send(calls.fills(order_id, auction_id, cursor, limit))
 
-    def contracts(self, cursor: str | None = None, limit: int | None = None) -> Page[Contract]:
-        return self.send(calls.contracts(cursor, limit))
+    def contracts(self, cursor: str | None = None, limit: int | None = None,
+                  superseded: bool | None = None) -> Page[Contract]:
+        return self.send(calls.contracts(cursor, limit, superseded))
 
     def auctions(self, cursor: str | None = None, limit: int | None = None) -> Page[Auction]:
         return self.send(calls.auctions(cursor, limit))
@@ -139,6 +148,18 @@ class Client:
 
     def price_index(self) -> list[PriceIndex]:
         return self.send(calls.price_index())
+
+    def report_outage(self, pool: str, starts_at: When, ends_at: When,
+                      gpus: int | None = None, reason: str = "") -> Outage:
+        """Record an outage (or, with `gpus`, a curtailment) of your pool; safe to retry."""
+        return self.send(outage_calls.report_outage(pool, starts_at, ends_at, gpus, reason))
+
+    def outages(self, pool: str, cursor: str | None = None,
+                limit: int | None = None) -> Page[Outage]:
+        return self.send(outage_calls.outages(pool, cursor, limit))
+
+    def contract_credits(self, contract_id: int) -> list[Credit]:
+        return self.send(outage_calls.contract_credits(contract_id))
 
 
 class AsyncClient:
@@ -215,6 +236,12 @@ class AsyncClient:
         return await self.send(calls.ask(pool, gpus, starts_at, ends_at, price,
                                          client_order_id))
 
+    async def resell(self, contract_id: int, gpus: int, starts_at: When, ends_at: When,
+                     price: Money, client_order_id: str | None = None) -> Order:
+        """Offer `gpus` GPUs of a contract you hold over [starts_at, ends_at) for resale."""
+        return await self.send(calls.resell(contract_id, gpus, starts_at, ends_at, price,
+                                            client_order_id))
+
     async def orders(self, side: str | None = None, status: str | None = None,
                      pool: str | None = None, cursor: str | None = None,
                      limit: int | None = None) -> Page[Order]:
@@ -233,9 +260,9 @@ class AsyncClient:
                     cursor: str | None = None, limit: int | None = None) -> Page[Fill]:
         return await self.send(calls.fills(order_id, auction_id, cursor, limit))
 
-    async def contracts(self, cursor: str | None = None,
-                        limit: int | None = None) -> Page[Contract]:
-        return await self.send(calls.contracts(cursor, limit))
+    async def contracts(self, cursor: str | None = None, limit: int | None = None,
+                        superseded: bool | None = None) -> Page[Contract]:
+        return await self.send(calls.contracts(cursor, limit, superseded))
 
     async def auctions(self, cursor: str | None = None,
                        limit: int | None = None) -> Page[Auction]:
@@ -246,3 +273,16 @@ class AsyncClient:
 
     async def price_index(self) -> list[PriceIndex]:
         return await self.send(calls.price_index())
+
+    async def report_outage(self, pool: str, starts_at: When, ends_at: When,
+                            gpus: int | None = None, reason: str = "") -> Outage:
+        """Record an outage (or, with `gpus`, a curtailment) of your pool; safe to retry."""
+        return await self.send(outage_calls.report_outage(pool, starts_at, ends_at, gpus,
+                                                          reason))
+
+    async def outages(self, pool: str, cursor: str | None = None,
+                      limit: int | None = None) -> Page[Outage]:
+        return await self.send(outage_calls.outages(pool, cursor, limit))
+
+    async def contract_credits(self, contract_id: int) -> list[Credit]:
+        return await self.send(outage_calls.contract_credits(contract_id))

@@ -123,6 +123,7 @@ class Order:
     max_value: Decimal | None = None
     alternatives: list[Alternative] | None = None
     replayed: bool = False  # True when the exchange answered a retry with the first order
+    contract_id: int | None = None  # resale asks: the contract offered
 
     @classmethod
     def of(cls, d: dict[str, Any], replayed: bool = False) -> Order:
@@ -132,7 +133,8 @@ class Order:
                    _dt(d["starts_at"]), _dt(d["ends_at"]), _dt(d["created_at"]),
                    _dt(d["updated_at"]), d.get("pool"), d.get("gpus"),
                    _dec_or_none(d.get("price")), _dec_or_none(d.get("max_value")),
-                   None if alts is None else [Alternative.of(a) for a in alts], replayed)
+                   None if alts is None else [Alternative.of(a) for a in alts], replayed,
+                   d.get("contract_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +162,7 @@ class Fill:
 @dataclass(frozen=True, slots=True)
 class Contract:
     id: int
-    fill_id: int
+    fill_id: int | None
     holder_id: str
     provider_id: str
     pool: str
@@ -169,12 +171,24 @@ class Contract:
     ends_at: datetime
     price: Decimal
     created_at: datetime
+    # Resale: the contract this piece was split off, live or superseded, and the open resale
+    # order offering all of it (the holder may not use it while offered).
+    parent_id: int | None = None
+    status: str = "live"
+    offer_id: int | None = None
+
+    @property
+    def offered(self) -> bool:
+        """All of it is on offer for resale."""
+        return self.offer_id is not None
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> Contract:
-        return cls(int(d["id"]), int(d["fill_id"]), d["holder_id"], d["provider_id"],
-                   d["pool"], int(d["gpus"]), _dt(d["starts_at"]), _dt(d["ends_at"]),
-                   _dec(d["price"]), _dt(d["created_at"]))
+        fill = d.get("fill_id")
+        return cls(int(d["id"]), None if fill is None else int(fill), d["holder_id"],
+                   d["provider_id"], d["pool"], int(d["gpus"]), _dt(d["starts_at"]),
+                   _dt(d["ends_at"]), _dec(d["price"]), _dt(d["created_at"]),
+                   d.get("parent_id"), d.get("status", "live"), d.get("offer_id"))
 
 
 @dataclass(frozen=True, slots=True)

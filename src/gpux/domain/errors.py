@@ -86,6 +86,13 @@ class LimitExceeded(InvalidOrder):
     code = "limit_exceeded"
 
 
+class SpansPartitions(InvalidOrder):
+    """A bid could be filled in more than one market partition; it must name regions (or
+    pools) of one (docs/scaling.md)."""
+
+    code = "spans_partitions"
+
+
 class Refused(ExchangeError):
     """A well-formed command the exchange will not carry out, naming the field it refuses."""
 
@@ -173,3 +180,41 @@ class PriceOutOfBand(Refused):
     """A price per GPU-hour lies outside the band around the GPU model's price index."""
 
     code = "price_out_of_band"
+
+
+class InvalidOutage(InvalidValue):
+    """An outage report breaks the rules (its hours, its GPUs, its reason); names the field."""
+
+    code = "invalid_outage"
+
+
+class OutageOverlaps(Refused):
+    """An outage is already recorded on the pool for some of these hours (credits are owed
+    once per GPU-hour; a retry of the same report returns the first)."""
+
+    code = "outage_overlaps"
+
+
+class ContractNotHeld(Forbidden):
+    """A resale offer names a contract the caller does not hold."""
+
+    code = "contract_not_held"
+
+
+class ContractSuperseded(Refused):
+    """A resale offer names a contract already split into pieces (offer one of the pieces)."""
+
+    code = "contract_superseded"
+
+
+class OfferOutsideContract(InvalidOrder):
+    """A resale offer's hours have started or lie outside the contract's hours."""
+
+    code = "offer_outside_contract"
+
+
+class OfferExceedsContract(Refused):
+    """A resale offer asks more GPUs than the contract holds, or than are not already on
+    offer (a GPU-hour is offered at most once)."""
+
+    code = "offer_exceeds_contract"

@@ -28,7 +28,8 @@ MICRO = Decimal("0.000001")
 MAX_FEE_BPS = 10_000
 
 Bucket = Literal["available", "held"]
-Kind = Literal["deposit", "withdrawal", "hold", "release", "payment", "revenue", "fee"]
+Kind = Literal["deposit", "withdrawal", "hold", "release", "payment", "revenue", "fee",
+               "credit"]
 
 
 class UnbalancedLedger(AssertionError):

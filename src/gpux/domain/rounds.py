@@ -12,7 +12,8 @@ order does not cover:
 - an ask offers, in each hour of its clipped window, its GPUs less what earlier rounds sold
   in that hour; runs of constant remaining GPUs become the book's asks `a<id>` (one run) or
   `a<id>.<k>`. An ask with no whole hour left is EXPIRED; one with nothing left to sell in
-  this horizon waits.
+  this horizon waits. A resale ask (one offering a contract) expires once its first hour
+  is before the horizon: what it offers returns to its holder when delivery begins.
 
 Results map back to wall-clock fills: one per accepted leg (what it pays) and one per supplied
 row (what it earns), both as the exact sum of the clearing prices over their GPU-hours, so the
@@ -152,6 +153,8 @@ class OpenAsk:
     ends_at: datetime
     sold: tuple[SoldRange, ...] = ()
     cancel_requested: bool = False
+    # Resale asks: the contract piece offered (the ask expires once its first hour starts).
+    contract_id: int | None = None
 
     def unsold(self, horizon: Horizon, lo: int, hi: int) -> dict[int, int]:
         """GPUs still unsold in each slot of [lo, hi) of `horizon`."""
@@ -253,7 +256,7 @@ def _ask_docs(ask: OpenAsk, horizon: Horizon) -> tuple[list[dict[str, object]], 
     """(book asks of the unsold runs, whether any hour of the ask is still ahead)."""
     lo = max(horizon.slot_ceil(ask.starts_at), 0)
     last = horizon.slot_floor(ask.ends_at)
-    if last <= lo:
+    if last <= lo or (ask.contract_id is not None and horizon.slot_ceil(ask.starts_at) < 0):
         return [], False
     hi = min(last, horizon.slots)
     runs: list[list[int]] = []

@@ -161,6 +161,7 @@ def parser() -> argparse.ArgumentParser:
         account_cmd,
         funds_cmd,
         market_cmd,
+        outage_cmd,
         parse_cmd,
         service_cmd,
         trade_cmd,
@@ -172,6 +173,7 @@ def parser() -> argparse.ArgumentParser:
     account_cmd.register(sub)
     market_cmd.register(sub)
     funds_cmd.register(sub)
+    outage_cmd.register(sub)
     return top
 
 

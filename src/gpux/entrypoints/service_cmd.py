@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from typing import Any
 
 
@@ -45,6 +46,62 @@ async def _serve(settings: Any, with_worker: bool) -> None:
                 await worker
 
 
+def _serve_processes(settings: Any, workers: int) -> None:
+    """The API alone in `workers` uvicorn processes, /metrics summed over all of them.
+
+    This process migrates the database once (starting the embedded servers if no URL is
+    set) and hands the URLs to the processes, which build their app with `api_process_app`.
+    """
+    import os
+    import shutil
+
+    import uvicorn
+
+    from gpux.adapters.metrics import prepare_multiprocess_dir
+    from gpux.bootstrap import migrate, resolve_urls
+
+    db_url, redis_url, embedded = resolve_urls(settings)
+    asyncio.run(migrate(db_url))
+    os.environ.update(DATABASE_URL=db_url, REDIS_URL=redis_url)
+    metrics_dir, made = prepare_multiprocess_dir()
+    try:
+        uvicorn.run("gpux.entrypoints.service_cmd:api_process_app", factory=True,
+                    host=settings.host, port=settings.port, workers=workers, lifespan="on")
+    finally:
+        if made:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+        del embedded
+
+
+def api_process_app() -> Any:
+    """The app of one of several API processes (`gpux serve --workers N`): settings from
+    the environment; its live gauges are dropped when it stops, and those of processes that
+    died before it started."""
+    from contextlib import asynccontextmanager
+
+    from gpux.adapters import metrics
+    from gpux.adapters.logs import configure
+    from gpux.config import Settings
+    from gpux.entrypoints.api.app import create_app
+
+    settings = Settings()
+    configure(settings.log_format, logging.INFO)
+    app = create_app(settings)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(the_app: Any) -> Any:
+        metrics.forget_dead_processes()
+        try:
+            async with inner(the_app) as state:
+                yield state
+        finally:
+            metrics.process_exiting()
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
 async def _worker(settings: Any) -> None:
     import uvicorn
 
@@ -78,7 +135,14 @@ async def _upgrade(settings: Any) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The API and the clearing worker in one process (a laptop's exchange)."""
+    if args.workers > 1 and not args.no_worker:
+        print("gpux serve: --workers: several API processes need --no-worker (run the "
+              "clearing worker as `gpux worker`)", file=sys.stderr)
+        return 2
     _logs(args)
+    if args.workers > 1:
+        _serve_processes(_settings(args), args.workers)
+        return 0
     asyncio.run(_serve(_settings(args), with_worker=not args.no_worker))
     return 0
 
@@ -110,11 +174,16 @@ def register(sub: Any, positive: Any) -> None:
     serve.add_argument("--port", type=int)
     serve.add_argument("--interval", type=positive(float), help="seconds between auctions")
     serve.add_argument("--no-worker", action="store_true", help="the API alone")
+    serve.add_argument("--workers", type=positive(int), default=1,
+                       help="API processes (more than 1 needs --no-worker; /metrics sums "
+                            "them through PROMETHEUS_MULTIPROC_DIR, a temporary directory "
+                            "if unset)")
     serve.set_defaults(run=cmd_serve)
 
     worker = sub.add_parser("worker", help="run the clearing worker")
     worker.add_argument("--interval", type=positive(float), help="seconds between auctions")
-    worker.add_argument("--partition", help="the market partition to clear (default main)")
+    worker.add_argument("--partition", help="the market partition(s) to clear, comma-separated "
+                        "(default $GPUX_PARTITION, else every partition, else main)")
     worker.set_defaults(run=cmd_worker)
 
     demo = sub.add_parser("demo", help="a whole exchange for two minutes: seed, clear, report")

@@ -1,4 +1,5 @@
-"""Placing orders from the terminal: `gpux bid` and `gpux ask`, in plain English or with flags.
+"""Placing orders from the terminal: `gpux bid` and `gpux ask`, in plain English or with flags,
+and `gpux resell` (offering a contract you hold back into the auction).
 
 Plain English (`gpux bid "16 H100 for 48h next week in us-east, $2.40/GPU-h"`): the text goes
 to the exchange's `POST /orders/parse`; the order it understood is shown, and it is placed
@@ -23,6 +24,8 @@ from gpux.entrypoints.apicmd import (
     api_command,
     client_of,
     print_json,
+    print_table,
+    short,
 )
 
 
@@ -137,6 +140,43 @@ def cmd_place(args: argparse.Namespace) -> int:
     return 0
 
 
+@api_command
+def cmd_resell(args: argparse.Namespace) -> int:
+    """Offer all or part of a contract you hold back into the auction."""
+    if args.gpus is None or args.gpus <= 0:
+        raise InputError("--gpus", f"must be a positive number of GPUs, was {args.gpus}")
+    start, end = _time("--from", args.start), _time("--to", args.end)
+    reserve = _money("--reserve", args.reserve)
+    assert reserve is not None
+    with client_of(args) as gx:
+        placed = gx.resell(args.contract, args.gpus, start, end, reserve, args.client_order_id)
+    if args.json:
+        print_json(placed)
+    else:
+        again = " (already placed: the same client order id)" if placed.replayed else ""
+        print(f"offered: order {placed.id} ({placed.status}) resells {placed.gpus} GPUs of "
+              f"contract {args.contract} at ${placed.price}/GPU-hour, client order id "
+              f"{placed.client_order_id}{again}")
+    return 0
+
+
+@api_command
+def cmd_contracts(args: argparse.Namespace) -> int:
+    """List the contracts you hold or provide: live ones (with --all, split ones too)."""
+    with client_of(args) as gx:
+        page = gx.contracts(limit=args.limit, superseded=True if args.all else None)
+    if args.json:
+        print_json(page)
+        return 0
+    print_table("contracts", ["id", "holder", "provider", "pool", "GPUs", "from", "to", "price",
+                              "status"],
+                [[c.id, c.holder_id, c.provider_id, c.pool, c.gpus, short(c.starts_at),
+                  short(c.ends_at), c.price,
+                  f"offered (order {c.offer_id})" if c.offered else c.status]
+                 for c in page.items])
+    return 0
+
+
 def _place_text(gx: Any, args: argparse.Namespace) -> Any:
     from gpux.domain.jsonio import dumps
 
@@ -170,8 +210,45 @@ _ASK_EXAMPLE = """examples:
 """
 
 
+_RESELL_EXAMPLE = """examples:
+  gpux resell 17 --gpus 8 --from 2026-12-03T00:00Z --to 2026-12-04T00:00Z --reserve 2.10
+  gpux contracts            # your contracts; `offered` marks what is on offer
+  gpux cancel ORDER         # withdraw the offer (its GPU-hours are yours to use again)
+"""
+
+
+def _register_resell(sub: Any) -> None:
+    p = sub.add_parser(
+        "resell", help="offer a contract you hold (or part of it) in the next auctions",
+        description="Offer GPUs of a contract you hold, over hours that have not started, "
+        "as an ask on its pool at your reserve. Until sold, cancelled or its first hour "
+        "starts, the offered GPU-hours are marked and cannot be used or offered again; what "
+        "sells goes to its buyer, you are paid less the exchange fee, and the provider's "
+        "obligation is unchanged. Exit 0 placed, 1 refused, 2 bad input.",
+        epilog=_RESELL_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("contract", type=int, help="the contract id (gpux contracts)")
+    p.add_argument("--gpus", type=int, required=True, help="GPUs offered in every hour")
+    p.add_argument("--from", dest="start", required=True,
+                   help="first hour offered, UTC, e.g. 2026-12-03T00:00Z")
+    p.add_argument("--to", dest="end", required=True, help="end of the last hour offered")
+    p.add_argument("--reserve", required=True, help="the least accepted per GPU-hour")
+    p.add_argument("--client-order-id",
+                   help="your id for the offer; a retry with it never places a second "
+                   "(default: a fresh one)")
+    add_api_flags(p)
+    p.set_defaults(run=cmd_resell)
+    c = sub.add_parser("contracts", help="contracts you hold or provide (and what is offered)",
+                       description="List your contracts, newest first: live ones, with those "
+                       "on offer for resale marked. Exit 0 listed, 1 refused.")
+    c.add_argument("--all", action="store_true", help="also contracts split by a resale")
+    c.add_argument("--limit", type=int, default=100, help="how many (default 100)")
+    add_api_flags(c)
+    c.set_defaults(run=cmd_contracts)
+
+
 def register(sub: Any) -> None:
-    """Add `gpux bid` and `gpux ask` to the `gpux` parser."""
+    """Add `gpux bid`, `gpux ask` and `gpux resell` to the `gpux` parser."""
+    _register_resell(sub)
     for name, what, example in (("bid", "buy", _BID_EXAMPLE), ("ask", "sell", _ASK_EXAMPLE)):
         p = sub.add_parser(
             name, help=f"{what} GPU time: in plain English, or with flags",

@@ -44,13 +44,16 @@ class MarketService:
 
     async def contracts(self, caller: Account, *, cursor: str | None = None,
                         limit: int = 100, role: str | None = None,
-                        undelivered: bool = False) -> Page[Contract]:
+                        undelivered: bool = False, superseded: bool = False
+                        ) -> Page[Contract]:
         """Contracts the caller holds or provides, newest first (`role`: only those it
-        holds, or only those it provides; `undelivered`: only those yet to be delivered)."""
+        holds, or only those it provides; `undelivered`: only those yet to be delivered;
+        `superseded`: split contracts too, not only live ones)."""
         async with self._uow() as uow:
             rows = await uow.market.contracts(caller.id, before_id=parse_cursor(cursor),
                                               limit=limit + 1, role=role,
-                                              undelivered=undelivered)
+                                              undelivered=undelivered,
+                                              superseded=superseded)
         return _page(rows, limit)
 
     async def auctions(self, *, cursor: str | None = None,

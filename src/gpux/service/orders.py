@@ -35,7 +35,9 @@ from gpux.domain.errors import (
     UnknownPool,
 )
 from gpux.domain.orders import AskOrder, BidOrder, OrderLimits, check_ask, check_bid, peak_gpus
+from gpux.domain.partitions import PartitionMap
 from gpux.service.bandindex import BandIndex
+from gpux.service.pools import bid_partition
 from gpux.service.ports import (
     Admission,
     Clock,
@@ -67,15 +69,16 @@ def parse_cursor(cursor: str | None) -> int | None:
 
 
 class OrderService:
-    """The order-entry use cases of one market partition."""
+    """The order-entry use cases; each order joins its market partition."""
 
     def __init__(self, uow: UnitOfWorkFactory, entry: OrderEntry, clock: Clock,
-                 limits: OrderLimits, partition: str, bands: BandIndex | None = None) -> None:
+                 limits: OrderLimits, partitions: PartitionMap,
+                 bands: BandIndex | None = None) -> None:
         self._uow = uow
         self._entry = entry
         self._clock = clock
         self._limits = limits
-        self._partition = partition
+        self._partitions = partitions
         self._bands = bands
 
     async def _admit(self, uow: UnitOfWork, caller: Account, client_order_id: str,
@@ -124,7 +127,8 @@ class OrderService:
             check_bid_band(bid, *await self._bands.get())
         # One statement admits the account, holds the funds and stores the bid: the
         # order-entry hot path.
-        admission = await self._entry.place_bid(caller.id, bid, self._partition, doc,
+        partition = await bid_partition(self._uow, self._partitions, bid)
+        admission = await self._entry.place_bid(caller.id, bid, partition, doc,
                                                 self._limits.max_open_orders)
         if admission is None:
             raise Unauthenticated("the account no longer exists")

@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from gpux.domain.accounts import Account, PoolSpec
 from gpux.domain.orders import AskOrder, BidOrder
+from gpux.service.credit_ports import OutageRepository
 from gpux.service.halt_ports import HaltRepository
 from gpux.service.ledger_ports import Ledger
+
+if TYPE_CHECKING:  # resale_ports reads Order from here
+    from gpux.service.resale_ports import ContractRepository
 
 T = TypeVar("T")
 
@@ -125,7 +129,7 @@ class Contract:
     """GPUs a buyer now holds from a provider's pool over hours, at a price per GPU-hour."""
 
     id: int
-    fill_id: int
+    fill_id: int | None
     holder_id: str
     provider_id: str
     pool_id: str
@@ -138,6 +142,11 @@ class Contract:
     # upcoming (not started), delivering, delivered.
     amount: Decimal | None = None
     delivery: str | None = None
+    # Resale: the contract it was split off, live or superseded (split), the open resale
+    # order offering all of it (then its holder may not use it).
+    parent_id: int | None = None
+    status: str = "live"
+    offer_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,10 +275,11 @@ class MarketReads(Protocol):
         ...
 
     async def contracts(self, account_id: str, *, before_id: int | None, limit: int,
-                        role: str | None = None, undelivered: bool = False
-                        ) -> list[Contract]:
+                        role: str | None = None, undelivered: bool = False,
+                        superseded: bool = False) -> list[Contract]:
         """Contracts the account holds or provides (or, by `role`, only one of the two),
-        newest first; with `undelivered`, only those not yet fully delivered."""
+        newest first; with `undelivered`, only those not yet fully delivered; live ones
+        only unless `superseded`."""
         ...
 
     async def auctions(self, *, before_id: int | None, limit: int) -> list[AuctionSummary]:
@@ -309,6 +319,12 @@ class UnitOfWork(Protocol):
 
     @property
     def halts(self) -> HaltRepository: ...
+
+    @property
+    def contracts(self) -> ContractRepository: ...
+
+    @property
+    def outages(self) -> OutageRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

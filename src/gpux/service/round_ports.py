@@ -13,6 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from gpux.domain.resale import Piece
+from gpux.domain.resale_round import Split
 from gpux.domain.rounds import Fill, FrozenRound, IndexRow, OpenAsk, OpenBid, OpenPool, PriceRow
 from gpux.service.ledger_ports import Ledger
 
@@ -124,9 +126,16 @@ class CommitTx(Protocol):
         """Write the result and summary columns; the auction becomes cleared."""
         ...
 
-    async def add_fills(self, auction_id: int, fills: Sequence[Fill],
-                        providers: Mapping[str, str]) -> list[int]:
-        """Insert fills (and one contract per bid fill); their ids, in the order given."""
+    async def add_fills(self, auction_id: int, fills: Sequence[Fill]) -> list[int]:
+        """Insert fills; their ids, in the order given."""
+        ...
+
+    async def offered_pieces(self, offer_ids: Sequence[int]) -> Mapping[int, Sequence[Piece]]:
+        """Lock and read the live contract pieces each resale order offers."""
+        ...
+
+    async def add_contracts(self, split: Split) -> None:
+        """Mark the split pieces superseded and insert the new contracts."""
         ...
 
     async def add_prices(self, auction_id: int, prices: Sequence[PriceRow],

@@ -21,6 +21,7 @@ from gpux.clearing.auction import clear
 from gpux.clearing.solver import SolveParams
 from gpux.domain.book import Book
 from gpux.domain.bookjson import read_book
+from gpux.domain.resale_round import round_contracts
 from gpux.domain.result import Result, result_to_doc
 from gpux.domain.rounds import (
     Fill,
@@ -166,7 +167,12 @@ class Rounds:
             await tx.record_result(auction_id, AuctionSummary(
                 result_to_doc(result), result.status, result.surplus, result.bound,
                 settlement.volume_gpu_hours, seconds))
-            fill_ids = await tx.add_fills(auction_id, settlement.fills, providers)
+            fill_ids = await tx.add_fills(auction_id, settlement.fills)
+            resold = sorted({f.order_id for f in settlement.fills if f.side == "ask"}
+                            & {a.order_id for a in orders.asks if a.contract_id is not None})
+            await tx.add_contracts(round_contracts(
+                list(zip(fill_ids, settlement.fills, strict=True)), providers,
+                await tx.offered_pieces(resold), settlement.prices))
             await tx.add_prices(auction_id, settlement.prices, settlement.index)
             closed = await tx.set_status(auction_id, order_statuses(orders, settlement))
             await settle_round(tx.ledger(), auction_id, settlement.fills, [

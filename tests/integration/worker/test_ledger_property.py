@@ -1,6 +1,7 @@
-"""The ledger holds under any sequence of deposits, bids, cancels, halts, rounds and
-withdrawals (a hypothesis property test on real PostgreSQL, through order entry and the real
-clearing round), and concurrent bids of one account never spend the same funds twice."""
+"""The ledger holds under any sequence of deposits, bids, cancels, halts, rounds, outages
+(service credits), resales and withdrawals (a hypothesis property test on real PostgreSQL, through
+order entry and the real clearing round), and concurrent bids of one account never spend the
+same funds twice."""
 
 from __future__ import annotations
 
@@ -20,9 +21,17 @@ from sqlalchemy import select, text
 from gpux.adapters.postgres.ledger import ledger_problems
 from gpux.adapters.postgres.tables import balances, metadata, orders
 from gpux.domain.accounts import Account
-from gpux.domain.errors import AccountHalted, InsufficientFunds, OrderNotOpen
+from gpux.domain.credits import OutageSpec
+from gpux.domain.errors import (
+    AccountHalted,
+    InsufficientFunds,
+    OfferOutsideContract,
+    OrderNotOpen,
+    OutageOverlaps,
+)
 from gpux.domain.ledger import EXCHANGE_FEES, EXTERNAL_BANK
 from gpux.domain.orders import BidAlternative, BidLeg, BidOrder
+from gpux.domain.resale import ResaleOffer
 
 BUYERS = ("b0", "b1")
 ADMIN = Account("ops", "Ops", "admin")
@@ -36,6 +45,13 @@ _op = st.one_of(
     st.tuples(st.just("cancel"), st.integers(0, 15)),
     st.tuples(st.just("halt"), _buyer),
     st.tuples(st.just("round")),
+    # An outage (gpus None) or curtailment of pool p1, hours from this hour: credits.
+    st.tuples(st.just("outage"), st.integers(0, 30), st.integers(1, 8),
+              st.none() | st.integers(1, 8)),
+    # Resale: the buyer offers its k-th live contract (GPUs, hours skipped at the start,
+    # reserve per GPU-hour).
+    st.tuples(st.just("resell"), _buyer, st.integers(0, 7), st.integers(1, 4),
+              st.integers(0, 3), st.integers(1, 3)),
 )
 
 
@@ -54,6 +70,7 @@ class _Model:
         self.deposited = Decimal(0)
         self.withdrawn = Decimal(0)
         self.orders: list[int] = []
+        self.credited = Decimal(0)
 
 
 async def _check(engine: Any, model: _Model) -> None:
@@ -72,6 +89,35 @@ async def _check(engine: Any, model: _Model) -> None:
     for who in BUYERS:
         assert (bal[who].held if who in bal else 0) == open_held[who], who
     assert all(b.available >= 0 and b.held >= 0 for k, b in bal.items() if k != EXTERNAL_BANK)
+    async with engine.connect() as conn:
+        credit_postings = (await conn.execute(text(
+            "SELECT coalesce(sum(amount), 0) FROM ledger_entries "
+            "WHERE kind = 'credit' AND amount > 0"))).scalar_one()
+        paid = (await conn.execute(text(
+            "SELECT coalesce(sum(paid), 0) FROM contract_credits"))).scalar_one()
+    assert credit_postings == paid == model.credited
+    await _check_contracts(engine)
+
+
+async def _check_contracts(engine: Any) -> None:
+    """Resale moves GPU-hours between holders, never makes or loses one: per hour, the live
+    contracts of p1 hold exactly what the provider's asks sold, and superseded ones none."""
+    async with engine.connect() as conn:
+        rows_ = (await conn.execute(text("""
+            SELECT h, sum(held) AS held, sum(sold) AS sold FROM (
+              SELECT generate_series(c.starts_at, c.ends_at - interval '1 hour',
+                                     interval '1 hour') AS h, c.gpus AS held, 0 AS sold
+              FROM contracts c WHERE c.superseded_at IS NULL
+              UNION ALL
+              SELECT generate_series(f.starts_at, f.ends_at - interval '1 hour',
+                                     interval '1 hour'), 0, f.gpus
+              FROM fills f JOIN orders o ON o.id = f.order_id
+              WHERE f.side = 'ask' AND o.contract_id IS NULL) x
+            GROUP BY h HAVING sum(held) <> sum(sold)"""))).all()
+        parents_live = (await conn.execute(text(
+            "SELECT count(*) FROM contracts c JOIN contracts p ON p.id = c.parent_id "
+            "WHERE p.superseded_at IS NULL"))).scalar_one()
+    assert rows_ == [] and parents_live == 0
 
 
 async def _apply(op: tuple[Any, ...], svc: Any, rounds: Any, model: _Model) -> None:
@@ -102,9 +148,35 @@ async def _apply(op: tuple[Any, ...], svc: Any, rounds: Any, model: _Model) -> N
     elif kind == "halt":
         await svc.halts.halt_account(ADMIN, op[1])
         await svc.halts.resume_account(ADMIN, op[1])
+    elif kind == "outage":
+        start = this_hour() + op[1] * HOUR
+        try:
+            done = await svc.outages.record(ADMIN, "p1", OutageSpec(
+                start, start + op[2] * HOUR, op[3]))
+        except OutageOverlaps:
+            return
+        if done.created:
+            model.credited += done.outage.paid
+    elif kind == "resell":
+        await _resell(op, svc, model)
     elif kind == "round":
         outcomes = await rounds.clear_round(datetime.now(UTC) + timedelta(microseconds=1))
         assert outcomes[-1].status == "cleared"
+
+
+async def _resell(op: tuple[Any, ...], svc: Any, model: _Model) -> None:
+    who = Account(op[1], op[1], "buyer")
+    held = [c for c in (await svc.market.contracts(who, role="holder")).items
+            if c.offer_id is None]
+    if not held:
+        return
+    c = held[op[2] % len(held)]
+    start = min(c.starts_at + op[4] * HOUR, c.ends_at - HOUR)
+    with contextlib.suppress(OfferOutsideContract):  # its hours began meanwhile
+        placed = await svc.resale.offer(who, ResaleOffer(
+            uuid.uuid4().hex[:12], c.id, min(op[3], c.gpus), start, c.ends_at,
+            Decimal(op[5])))
+        model.orders.append(placed.order.id)
 
 
 async def _example(base: Any, ops: list[tuple[Any, ...]]) -> None:
@@ -152,6 +224,12 @@ async def _example(base: Any, ops: list[tuple[Any, ...]]) -> None:
 @example(ops=[("bid", "b0", 50, 2, 2), ("cancel", 0), ("bid", "b0", 60, 1, 2),
               ("halt", "b1"), ("round",), ("withdraw", "b0", Decimal("100")),
               ("deposit", "b1", Decimal("0.03")), ("bid", "b1", 1, 1, 1), ("round",)])
+@example(ops=[("bid", "b0", 200, 4, 3), ("round",), ("resell", "b0", 0, 2, 1, 1),
+              ("deposit", "b1", Decimal("300")), ("bid", "b1", 200, 2, 2), ("round",),
+              ("resell", "b1", 0, 1, 0, 1), ("bid", "b0", 100, 1, 1), ("cancel", 1),
+              ("round",)])
+@example(ops=[("bid", "b0", 50, 2, 2), ("round",), ("outage", 0, 30, 7),
+              ("outage", 0, 30, 7), ("outage", 8, 8, None), ("withdraw", "b0", Decimal("1"))])
 def test_the_ledger_balances_after_every_operation(ops: list[tuple[Any, ...]],
                                                    settings: Any) -> None:
     base = settings.model_copy(update={"fee_bps": 250, "horizon_hours": 48,

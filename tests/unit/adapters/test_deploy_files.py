@@ -101,6 +101,19 @@ def test_compose_settings_are_fields_of_the_settings_class_and_validate() -> Non
         assert settings.database_url and settings.redis_url
 
 
+def test_compose_settings_validate_with_the_partition_map_the_scaling_guide_gives() -> None:
+    found = re.search(r"^GPUX_PARTITION_REGIONS=(\S+)$",
+                      (ROOT / "docs" / "scaling.md").read_text(), re.M)
+    assert found
+    env = _env_of(_gpux_services()["worker"])
+    assert "GPUX_PARTITION_REGIONS" in env and "GPUX_PARTITION" not in env
+    settings = Settings(**{k.removeprefix("GPUX_").lower() if k.startswith("GPUX_")
+                           else k.lower(): v for k, v in {
+                               **env, "GPUX_PARTITION_REGIONS": found.group(1)}.items()})
+    assert settings.partitions() == ["americas", "europe", "asia"]
+    assert settings.partition_map().of_region("eu-central") == "europe"
+
+
 def test_compose_commands_are_real_gpux_subcommands() -> None:
     top = parser()
     commands = [svc["command"] for svc in _gpux_services().values()]

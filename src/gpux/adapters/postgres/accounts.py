@@ -32,14 +32,15 @@ _POOL_COLUMNS = (pools.c.id, pools.c.provider_id, pools.c.gpu, pools.c.region, p
                  pools.c.gpus, pools.c.partition, pools.c.created_at)
 
 # What already occupies a pool in a window: its open asks, and what its closed asks sold.
+# Resale asks (contract_id set) offer capacity already sold, so they count for nothing here.
 _COMMITTED = text("""
 SELECT starts_at, ends_at, gpus FROM orders
-WHERE pool_id = :pool_id AND side = 'ask' AND status = 'open'
+WHERE pool_id = :pool_id AND side = 'ask' AND status = 'open' AND contract_id IS NULL
   AND starts_at < :ends_at AND ends_at > :starts_at
 UNION ALL
 SELECT f.starts_at, f.ends_at, f.gpus FROM fills f JOIN orders o ON o.id = f.order_id
 WHERE f.pool_id = :pool_id AND f.side = 'ask' AND o.status <> 'open'
-  AND f.starts_at < :ends_at AND f.ends_at > :starts_at
+  AND o.contract_id IS NULL AND f.starts_at < :ends_at AND f.ends_at > :starts_at
 """)
 
 

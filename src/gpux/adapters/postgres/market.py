@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, text
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gpux.adapters.postgres.tables import auctions, contracts, fills, prices
+from gpux.adapters.postgres.tables import auctions, contracts, fills, orders, prices
 from gpux.service.ports import (
     AuctionSummary,
     ClearingPrice,
@@ -57,16 +57,28 @@ class PgMarketReads:
         return [Fill(*tuple(r)) for r in await self._conn.execute(stmt)]
 
     async def contracts(self, account_id: str, *, before_id: int | None, limit: int,
-                        role: str | None = None, undelivered: bool = False
-                        ) -> list[Contract]:
+                        role: str | None = None, undelivered: bool = False,
+                        superseded: bool = False) -> list[Contract]:
         now = func.now()
         delivery = case((now < contracts.c.starts_at, "upcoming"),
                         (now < contracts.c.ends_at, "delivering"), else_="delivered")
         whose = {"holder": contracts.c.holder_id == account_id,
                  "provider": contracts.c.provider_id == account_id}
-        stmt = (select(*_CONTRACT_COLUMNS, fills.c.amount, delivery)
-                .join(fills, fills.c.id == contracts.c.fill_id)
+        status = case((contracts.c.superseded_at.is_(None), "live"), else_="superseded")
+        # On offer while the resale order that marked it is open.
+        offer = (select(orders.c.id).where(orders.c.id == contracts.c.offer_id,
+                                           orders.c.status == "open").scalar_subquery())
+        # What the holder paid: its fill's amount if the contract is the whole fill; a piece
+        # of a fill, or one a reseller kept, cost its own price.
+        whole = and_(fills.c.gpus == contracts.c.gpus, fills.c.starts_at == contracts.c.starts_at,
+                     fills.c.ends_at == contracts.c.ends_at)
+        amount = case((whole, fills.c.amount), else_=contracts.c.price)
+        stmt = (select(*_CONTRACT_COLUMNS, amount, delivery, contracts.c.parent_id, status,
+                       offer)
+                .outerjoin(fills, fills.c.id == contracts.c.fill_id)
                 .where(whose[role] if role else or_(*whose.values())))
+        if not superseded:
+            stmt = stmt.where(contracts.c.superseded_at.is_(None))
         if undelivered:
             stmt = stmt.where(contracts.c.ends_at > now)
         if before_id is not None:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gpux.adapters.postgres.ledger import PgLedger
 from gpux.adapters.postgres.tables import (
     auctions,
+    contracts,
     fills,
     market_state,
     orders,
@@ -29,6 +30,8 @@ from gpux.adapters.postgres.tables import (
 )
 from gpux.domain.jsonio import dumps
 from gpux.domain.orders import BidLeg
+from gpux.domain.resale import Piece
+from gpux.domain.resale_round import Split
 from gpux.domain.rounds import (
     Fill,
     FrozenRound,
@@ -50,12 +53,15 @@ from gpux.service.round_ports import (
 )
 
 _IDS = bindparam("ids", type_=ARRAY(BigInteger))
+_PIECE = (contracts.c.id, contracts.c.holder_id, contracts.c.provider_id, contracts.c.pool_id,
+          contracts.c.gpus, contracts.c.starts_at, contracts.c.ends_at, contracts.c.price,
+          contracts.c.offer_id)
 _POOLS = ("SELECT id, provider_id, gpu, region, uptime FROM pools WHERE partition = $1 "
           "ORDER BY id")
 _OPEN_ORDERS = (
-    "SELECT id, account_id, side, pool_id, gpus, price, starts_at, ends_at, cancel_requested "
-    "FROM orders WHERE partition = $1 AND status = 'open' AND frozen_auction_id IS NULL "
-    "AND created_at <= $2 ORDER BY id FOR UPDATE")
+    "SELECT id, account_id, side, pool_id, gpus, price, starts_at, ends_at, cancel_requested, "
+    "contract_id FROM orders WHERE partition = $1 AND status = 'open' "
+    "AND frozen_auction_id IS NULL AND created_at <= $2 ORDER BY id FOR UPDATE")
 _LEGS = ("SELECT order_id, alt_idx, idx, gpus, duration_hours, offset_hours, gpu, regions, "
          "min_uptime, pools FROM bid_legs WHERE order_id = ANY($1::bigint[]) "
          "ORDER BY order_id, alt_idx, idx")
@@ -90,7 +96,7 @@ async def _driver(conn: AsyncConnection) -> Any:
 def _ask(r: Any, sold: Mapping[int, list[SoldRange]]) -> OpenAsk:
     return OpenAsk(r["id"], r["account_id"], r["pool_id"], r["gpus"], r["price"],
                    r["starts_at"], r["ends_at"], tuple(sold.get(r["id"], ())),
-                   r["cancel_requested"])
+                   r["cancel_requested"], r["contract_id"])
 
 
 class _Freeze:
@@ -178,7 +184,7 @@ class _Commit:
         rows = (await self.conn.execute(
             select(orders.c.id, orders.c.account_id, orders.c.side, orders.c.pool_id,
                    orders.c.gpus, orders.c.price, orders.c.starts_at, orders.c.ends_at,
-                   orders.c.cancel_requested)
+                   orders.c.cancel_requested, orders.c.contract_id)
             .where(orders.c.frozen_auction_id == auction_id).order_by(orders.c.id)
             .with_for_update())).all()
         ask_rows = [r._mapping for r in rows if r.side == "ask"]
@@ -194,8 +200,7 @@ class _Commit:
                 volume_gpu_hours=summary.volume_gpu_hours,
                 solve_seconds=round(summary.solve_seconds, 3), cleared_at=func.now()))
 
-    async def add_fills(self, auction_id: int, fill_list: Sequence[Fill],
-                        providers: Mapping[str, str]) -> list[int]:
+    async def add_fills(self, auction_id: int, fill_list: Sequence[Fill]) -> list[int]:
         if not fill_list:
             return []
         ids = list((await self.conn.execute(
@@ -208,13 +213,32 @@ class _Commit:
             (i, auction_id, f.order_id, f.account_id, f.side, f.alternative, f.leg, f.pool_id,
              f.starts_at, f.ends_at, f.gpus, f.amount)
             for i, f in zip(ids, fill_list, strict=True)])
-        await pg.copy_records_to_table("contracts", columns=[
-            "fill_id", "holder_id", "provider_id", "pool_id", "gpus", "starts_at", "ends_at",
-            "price"], records=[
-            (i, f.account_id, providers[f.pool_id], f.pool_id, f.gpus, f.starts_at, f.ends_at,
-             f.amount)
-            for i, f in zip(ids, fill_list, strict=True) if f.side == "bid"])
         return ids
+
+    async def offered_pieces(self, offer_ids: Sequence[int]) -> dict[int, list[Piece]]:
+        if not offer_ids:
+            return {}
+        rows = await self.conn.execute(
+            select(*_PIECE).where(contracts.c.offer_id == func.any(_IDS),
+                                  contracts.c.superseded_at.is_(None))
+            .order_by(contracts.c.id).with_for_update(), {"ids": list(offer_ids)})
+        found: dict[int, list[Piece]] = defaultdict(list)
+        for r in rows:
+            found[r.offer_id].append(Piece(*tuple(r)))
+        return found
+
+    async def add_contracts(self, split: Split) -> None:
+        if split.superseded:
+            await self.conn.execute(
+                update(contracts).where(contracts.c.id == func.any(_IDS))
+                .values(superseded_at=func.now()), {"ids": list(split.superseded)})
+        if split.contracts:
+            pg = await _driver(self.conn)
+            await pg.copy_records_to_table("contracts", columns=[
+                "fill_id", "holder_id", "provider_id", "pool_id", "gpus", "starts_at",
+                "ends_at", "price", "parent_id", "offer_id"], records=[
+                (c.fill_id, c.holder_id, c.provider_id, c.pool_id, c.gpus, c.starts_at,
+                 c.ends_at, c.price, c.parent_id, c.offer_id) for c in split.contracts])
 
     async def add_prices(self, auction_id: int, price_rows: Sequence[PriceRow],
                          index: Sequence[IndexRow]) -> None:

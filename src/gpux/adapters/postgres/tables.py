@@ -102,6 +102,8 @@ orders = Table(
     Column("request", JSONB, nullable=False),
     _now(),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # Resale asks only (migration 0003): the contract piece offered back into the auction.
+    Column("contract_id", BigInteger, ForeignKey("contracts.id", use_alter=True)),
     UniqueConstraint("account_id", "client_order_id", name="uq_orders_account_client_order"),
     CheckConstraint("side IN ('bid', 'ask')", name="side"),
     CheckConstraint("status IN ('open', 'filled', 'cancelled', 'expired')", name="status"),
@@ -208,7 +210,8 @@ fills = Table(
 contracts = Table(
     "contracts", metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column("fill_id", BigInteger, ForeignKey("fills.id"), nullable=False, unique=True),
+    # The bid fill that bought it; NULL for the pieces a reseller keeps when it splits.
+    Column("fill_id", BigInteger, ForeignKey("fills.id"), index=True),
     Column("holder_id", String(64), ForeignKey("accounts.id"), nullable=False, index=True),
     Column("provider_id", String(64), ForeignKey("accounts.id"), nullable=False),
     Column("pool_id", String(64), ForeignKey("pools.id"), nullable=False),
@@ -217,7 +220,14 @@ contracts = Table(
     Column("ends_at", DateTime(timezone=True), nullable=False),
     Column("price", MONEY, nullable=False),
     _now(),
+    # Resale (migration 0003): a piece split off `parent_id`; a split contract is superseded
+    # (live = superseded_at IS NULL); `offer_id` is the resale ask offering this whole piece
+    # (it is on offer while that order is open). No foreign key: orders.contract_id points here.
+    Column("parent_id", BigInteger, ForeignKey("contracts.id"), index=True),
+    Column("superseded_at", DateTime(timezone=True)),
+    Column("offer_id", BigInteger),
 )
+Index("ix_contracts_offer", contracts.c.offer_id, postgresql_where=text("offer_id IS NOT NULL"))
 
 outbox = Table(
     "outbox", metadata,
@@ -251,7 +261,7 @@ ledger_entries = Table(
     _now(),
     CheckConstraint("bucket IN ('available', 'held')", name="bucket"),
     CheckConstraint("kind IN ('deposit', 'withdrawal', 'hold', 'release', 'payment', "
-                    "'revenue', 'fee')", name="kind"),
+                    "'revenue', 'fee', 'credit')", name="kind"),
     CheckConstraint("amount <> 0", name="amount_nonzero"),
 )
 Index("ix_ledger_entries_account", ledger_entries.c.account_id, ledger_entries.c.id)
@@ -284,4 +294,41 @@ market_state = Table(
     Column("changed_by", String(64)),
     Column("changed_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     CheckConstraint("id", name="one_row"),
+)
+
+
+# -- reliability credits (migration 0004): outages and curtailments, and the credits they owe
+
+outages = Table(
+    "outages", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("pool_id", String(64), ForeignKey("pools.id"), nullable=False),
+    # outage: the whole pool down; curtailment: `gpus` of it. Hours are [starts_at, ends_at).
+    Column("kind", String(16), nullable=False),
+    Column("gpus", Integer, nullable=False),
+    Column("starts_at", DateTime(timezone=True), nullable=False),
+    Column("ends_at", DateTime(timezone=True), nullable=False),
+    Column("reported_by", String(64), ForeignKey("accounts.id"), nullable=False),
+    Column("reason", Text, nullable=False, server_default=text("''")),
+    # The ledger transaction that paid its credits (none if nothing was paid).
+    Column("tx_id", BigInteger),
+    _now(),
+    CheckConstraint("kind IN ('outage', 'curtailment')", name="kind"),
+    CheckConstraint("gpus > 0", name="gpus_positive"),
+    CheckConstraint("starts_at < ends_at", name="window"),
+)
+Index("ix_outages_pool", outages.c.pool_id, outages.c.starts_at)
+
+contract_credits = Table(
+    "contract_credits", metadata,
+    # One credit per contract per outage, however often or concurrently it is reported.
+    Column("contract_id", BigInteger, ForeignKey("contracts.id"), primary_key=True),
+    Column("outage_id", BigInteger, ForeignKey("outages.id"), primary_key=True, index=True),
+    Column("holder_id", String(64), nullable=False),
+    # The GPU-hours it lost (rounded down to 6 places; the credit is computed exactly).
+    Column("gpu_hours", Numeric(20, 6), nullable=False),
+    Column("owed", MONEY, nullable=False),
+    Column("paid", MONEY, nullable=False),
+    _now(),
+    CheckConstraint("owed >= 0 AND paid >= 0 AND paid <= owed", name="amounts"),
 )

@@ -8,10 +8,12 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gpux.adapters.postgres.accounts import PgAccounts, PgPools
+from gpux.adapters.postgres.contracts import PgContracts
 from gpux.adapters.postgres.halts import PgHalts
 from gpux.adapters.postgres.ledger import PgLedger
 from gpux.adapters.postgres.market import PgMarketReads
 from gpux.adapters.postgres.orders import PgOrders
+from gpux.adapters.postgres.outages import PgOutages
 
 
 class PgUnitOfWork:
@@ -23,6 +25,8 @@ class PgUnitOfWork:
     market: PgMarketReads
     ledger: PgLedger
     halts: PgHalts
+    contracts: PgContracts
+    outages: PgOutages
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -38,6 +42,8 @@ class PgUnitOfWork:
         self.market = PgMarketReads(conn)
         self.ledger = PgLedger(conn)
         self.halts = PgHalts(conn)
+        self.contracts = PgContracts(conn)
+        self.outages = PgOutages(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -20,7 +20,16 @@ from gpux.bootstrap import Resources, open_resources
 from gpux.config import Settings
 from gpux.entrypoints.api import errors, feed, observe
 from gpux.entrypoints.api.deps import build_services
-from gpux.entrypoints.api.routes import accounts, funds, health, market, orders, parse, pools
+from gpux.entrypoints.api.routes import (
+    accounts,
+    funds,
+    health,
+    market,
+    orders,
+    outages,
+    parse,
+    pools,
+)
 
 DESCRIPTION = """\
 Buy and sell GPU compute, cleared in periodic combinatorial auctions.
@@ -59,7 +68,7 @@ def create_app(settings: Settings | None = None,
     errors.install(app)
     observe.install(app)
     # Order entry first: routes are matched in order, and it is the busiest.
-    for module in (orders, health, accounts, pools, market, parse, feed, funds):
+    for module in (orders, health, accounts, pools, market, parse, feed, funds, outages):
         app.include_router(module.router)
     _declare_bearer(app)
     return app

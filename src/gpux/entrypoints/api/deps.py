@@ -13,16 +13,19 @@ from gpux.adapters.postgres.entry import PgOrderEntry
 from gpux.adapters.postgres.uow import PgUnitOfWorkFactory
 from gpux.bootstrap import Resources
 from gpux.config import Settings
+from gpux.domain.credits import CreditSchedule
 from gpux.domain.errors import InvalidValue
 from gpux.domain.orders import OrderLimits
 from gpux.entrypoints.api.keycache import KeyCache
 from gpux.service.accounts import AccountService
 from gpux.service.bandindex import BandIndex
+from gpux.service.credits import OutageService
 from gpux.service.funds import FundsService
 from gpux.service.halts import HaltService
 from gpux.service.market import MarketService
 from gpux.service.orders import OrderService
 from gpux.service.pools import PoolService
+from gpux.service.resale import ResaleService
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class Services:
     keys: KeyCache
     funds: FundsService
     halts: HaltService
+    outages: OutageService
+    resale: ResaleService
 
 
 def limits_of(settings: Settings) -> OrderLimits:
@@ -62,18 +67,20 @@ def build_services(res: Resources, pool_size: int = 8) -> Services:
     entry = PgOrderEntry(res.database_url)
     uow = PgUnitOfWorkFactory(engine)
     settings = res.settings
-    # New pools and bids join the first partition named (a worker may clear several).
-    partition = settings.partitions()[0]
+    # Pools, asks and bids join the partition of their regions (one, unless configured).
+    partitions = settings.partition_map()
     accounts = AccountService(uow)
     clock = SystemClock()
     bands = (None if settings.price_band_pct is None
              else BandIndex(uow, clock, settings.price_band_pct))
     return Services(
         settings=settings, engine=engine, entry=entry, accounts=accounts,
-        pools=PoolService(uow, partition),
-        orders=OrderService(uow, entry, clock, limits_of(settings), partition, bands),
+        pools=PoolService(uow, partitions),
+        orders=OrderService(uow, entry, clock, limits_of(settings), partitions, bands),
         market=MarketService(uow), keys=KeyCache(accounts), funds=FundsService(uow),
-        halts=HaltService(uow))
+        halts=HaltService(uow),
+        outages=OutageService(uow, CreditSchedule.of(settings.credit_schedule)),
+        resale=ResaleService(uow, clock, limits_of(settings), bands))
 
 
 async def services(request: Request) -> Services:

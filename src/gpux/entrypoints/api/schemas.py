@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from gpux.domain.accounts import Account, PoolSpec
 from gpux.domain.orders import AskOrder, BidAlternative, BidLeg, BidOrder
+from gpux.domain.resale import ResaleOffer
 from gpux.service import ports
 
 Role = Literal["buyer", "provider", "admin"]
@@ -195,6 +196,22 @@ class AskIn(BaseModel):
                         self.ends_at, self.price)
 
 
+class OfferIn(BaseModel):
+    model_config = _examples({"client_order_id": "resell-17", "gpus": 8,
+                              "starts_at": "2026-12-03T00:00:00Z",
+                              "ends_at": "2026-12-04T00:00:00Z", "price": "2.10"})
+
+    client_order_id: str = Field(max_length=64)
+    gpus: int = Field(description="GPUs of the contract offered in every hour of the window")
+    starts_at: datetime = Field(description="a whole hour, not started, within the contract")
+    ends_at: datetime = Field(description="a whole hour, within the contract")
+    price: Decimal = Field(description="the holder's reserve price per GPU-hour")
+
+    def to_domain(self, contract_id: int) -> ResaleOffer:
+        return ResaleOffer(self.client_order_id, contract_id, self.gpus, self.starts_at,
+                           self.ends_at, self.price)
+
+
 class LegOut(BaseModel):
     gpus: int
     duration_hours: int
@@ -237,6 +254,8 @@ class OrderOut(BaseModel):
     alternatives: list[AlternativeOut] | None = None
     created_at: datetime
     updated_at: datetime
+    contract_id: int | None = Field(default=None, description="resale asks: the contract "
+                                    "offered")
 
     @classmethod
     def of(cls, o: ports.Order) -> OrderOut:
@@ -247,7 +266,7 @@ class OrderOut(BaseModel):
             "frozen_auction_id": o.frozen_auction_id, "starts_at": o.starts_at,
             "ends_at": o.ends_at, "pool": o.pool_id, "gpus": o.gpus, "price": o.price,
             "max_value": o.max_value, "alternatives": alts, "created_at": o.created_at,
-            "updated_at": o.updated_at})
+            "updated_at": o.updated_at, "contract_id": o.request.get("contract_id")})
 
 
 class OrderPage(BaseModel):
@@ -286,7 +305,8 @@ class FillPage(BaseModel):
 
 class ContractOut(BaseModel):
     id: int
-    fill_id: int
+    fill_id: int | None = Field(description="the bid fill that bought it; null for a piece "
+                                "a reseller kept when its contract split")
     holder_id: str
     provider_id: str
     pool: str
@@ -300,6 +320,13 @@ class ContractOut(BaseModel):
     amount: Money | None = Field(default=None, description="what the holder paid")
     delivery: Literal["upcoming", "delivering", "delivered"] | None = Field(
         default=None, description="upcoming (not started), delivering, or delivered")
+    parent_id: int | None = Field(default=None, description="the contract this piece was "
+                                  "split off by a resale")
+    status: Literal["live", "superseded"] = Field(
+        default="live", description="superseded: split into pieces (see their parent_id)")
+    offered: bool = Field(default=False, description="all of it is on offer for resale (its "
+                          "holder may not use it while the offer is open)")
+    offer_id: int | None = Field(default=None, description="the open resale order offering it")
 
     @classmethod
     def of(cls, c: ports.Contract) -> ContractOut:
@@ -308,7 +335,9 @@ class ContractOut(BaseModel):
                    provider_id=c.provider_id, pool=c.pool_id, gpus=c.gpus,
                    starts_at=c.starts_at, ends_at=c.ends_at, price=c.price,
                    created_at=c.created_at, gpu_hours=c.gpus * hours, amount=c.amount,
-                   delivery=c.delivery)  # type: ignore[arg-type]
+                   delivery=c.delivery, parent_id=c.parent_id,  # type: ignore[arg-type]
+                   status=c.status, offered=c.offer_id is not None,  # type: ignore[arg-type]
+                   offer_id=c.offer_id)
 
 
 class ContractPage(BaseModel):

@@ -38,11 +38,14 @@ async def list_fills(caller: Caller, svc: Svc, order_id: int | None = None,
 async def list_contracts(caller: Caller, svc: Svc, cursor: str | None = None,
                          limit: Limit = 100,
                          role: Literal["holder", "provider"] | None = None,
-                         undelivered: bool = False) -> ContractPage:
+                         undelivered: bool = False,
+                         superseded: bool = False) -> ContractPage:
     """Contracts you hold (buyers) or deliver (providers), newest first. `role=holder`
-    lists only what you hold; `undelivered=true` only what is yet to be delivered."""
+    lists only what you hold; `undelivered=true` only what is yet to be delivered;
+    `superseded=true` also contracts split by a resale (only live ones by default)."""
     page = await svc.market.contracts(caller, cursor=cursor, limit=page_limit(svc, limit),
-                                      role=role, undelivered=undelivered)
+                                      role=role, undelivered=undelivered,
+                                      superseded=superseded)
     return ContractPage(items=[ContractOut.of(c) for c in page.items],
                         next_cursor=page.next_cursor)
 

@@ -1,4 +1,4 @@
-"""Orders: place bids and asks, read, list and cancel your own."""
+"""Orders: place bids, asks and resale offers of contracts; read, list and cancel your own."""
 
 from __future__ import annotations
 
@@ -12,7 +12,16 @@ from gpux.entrypoints.api.auth import Caller, Svc, caller
 from gpux.entrypoints.api.deps import Services, page_limit
 from gpux.entrypoints.api.errors import PROBLEM_JSON
 from gpux.entrypoints.api.exactjson import ExactJSONRoute
-from gpux.entrypoints.api.schemas import AskIn, BidIn, OrderOut, OrderPage, ProblemOut, Side, Status
+from gpux.entrypoints.api.schemas import (
+    AskIn,
+    BidIn,
+    OfferIn,
+    OrderOut,
+    OrderPage,
+    ProblemOut,
+    Side,
+    Status,
+)
 from gpux.service.orders import Placed
 
 router = APIRouter(route_class=ExactJSONRoute, tags=["orders"])
@@ -20,7 +29,8 @@ router = APIRouter(route_class=ExactJSONRoute, tags=["orders"])
 _PROBLEMS: dict[int | str, dict[str, object]] = {
     code: {"model": ProblemOut, "content": {PROBLEM_JSON: {}}, "description": text}
     for code, text in ((401, "no or unknown API key"), (403, "role or ownership refuses"),
-                       (409, "conflict: client order id reused, pool oversold, open orders"),
+                       (409, "conflict: client order id reused, pool oversold, open orders, "
+                             "contract superseded or already on offer"),
                        (422, "invalid order, window in the past, limit exceeded"))}
 
 
@@ -47,6 +57,16 @@ async def place_ask(body: AskIn, request: Request) -> Response:
     caller_ = await caller(request)
     svc: Services = request.app.state.services
     return _placed(await svc.orders.place_ask(caller_, body.to_domain()))
+
+
+@router.post("/contracts/{contract_id}/offers", status_code=201, response_model=OrderOut,
+             responses=_PROBLEMS)
+async def offer_contract(contract_id: int, body: OfferIn, caller: Caller, svc: Svc) -> Response:
+    """Offer all or part of a contract you hold for resale: an ask on its pool at your
+    reserve, in the next rounds, until sold, cancelled, or its first hour starts. Offered
+    GPU-hours are marked (`offered` in `GET /contracts`) and cannot be offered twice. A retry
+    with the same client order id and body returns the first order."""
+    return _placed(await svc.resale.offer(caller, body.to_domain(contract_id)))
 
 
 @router.get("/orders", response_model=OrderPage)
