@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 _log = logging.getLogger(__name__)
+_START_ATTEMPTS = 3
 
 
 @dataclass
@@ -31,7 +34,18 @@ class Embedded:
 
         pgdata = (self.data_dir / "postgres").resolve()
         pgdata.mkdir(parents=True, exist_ok=True)
-        server = get_server(pgdata, cleanup_mode="stop")
+        # The wheel gives `pg_ctl start` 10 s; on a busy machine the server may need longer
+        # and is then still starting (the wheel's own error report may fail too, reading a
+        # log not yet written). Asking again joins it once it is up.
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            try:
+                server = get_server(pgdata, cleanup_mode="stop")
+                break
+            except (subprocess.SubprocessError, OSError) as err:
+                if attempt == _START_ATTEMPTS:
+                    raise
+                _log.warning("embedded postgres not up yet (%s), asking again", err)
+                time.sleep(2.0 * attempt)
         self._handles.append(server)
         self.database_url = str(server.get_uri())
         _log.info("embedded postgres at %s", self.database_url)
