@@ -15,6 +15,7 @@ from gpux.client.errors import (
     Unauthenticated,
 )
 from gpux.client.feed import FeedClient
+from gpux.client.funds import Balance, Halt, LedgerEntry, Statement
 from gpux.client.models import (
     Account,
     Alternative,
@@ -35,9 +36,38 @@ from gpux.client.outages import Credit, Outage
 from gpux.client.transport import Retry
 
 __all__ = [
-    "Account", "Alternative", "ApiKey", "AsyncClient", "Auction", "ClearingPrice", "Client",
-    "Conflict", "ConnectionFailed", "Contract", "Credit", "FeedClient", "FeedMessage", "Fill",
-    "Forbidden", "GpuxError", "InvalidRequest", "Leg", "NotFound", "Order", "Outage", "Page",
-    "Parsed", "Pool", "PriceIndex", "Retry", "ServerError", "Unauthenticated", "alternative",
+    "Account",
+    "Alternative",
+    "ApiKey",
+    "AsyncClient",
+    "Auction",
+    "Balance",
+    "ClearingPrice",
+    "Client",
+    "Conflict",
+    "ConnectionFailed",
+    "Contract",
+    "Credit",
+    "FeedClient",
+    "FeedMessage",
+    "Fill",
+    "Forbidden",
+    "GpuxError",
+    "Halt",
+    "InvalidRequest",
+    "LedgerEntry",
+    "Leg",
+    "NotFound",
+    "Order",
+    "Outage",
+    "Page",
+    "Parsed",
+    "Pool",
+    "PriceIndex",
+    "Retry",
+    "ServerError",
+    "Statement",
+    "Unauthenticated",
+    "alternative",
     "new_client_order_id",
 ]

@@ -23,8 +23,10 @@ from typing import Any, TypeVar
 import httpx
 
 from gpux.client import calls
+from gpux.client import funds as funds_calls
 from gpux.client import outages as outage_calls
 from gpux.client.calls import Call
+from gpux.client.funds import Balance, Halt, Statement
 from gpux.client.models import (
     Account,
     ApiKey,
@@ -161,6 +163,36 @@ class Client:
     def contract_credits(self, contract_id: int) -> list[Credit]:
         return self.send(outage_calls.contract_credits(contract_id))
 
+    def deposit(self, account_id: str, amount: Money) -> Balance:
+        """Record money received for an account (admin); not retried after a lost answer."""
+        return self.send(funds_calls.deposit(account_id, amount))
+
+    def withdraw(self, account_id: str, amount: Money) -> Balance:
+        """Pay money out of an account's available balance (admin); not retried."""
+        return self.send(funds_calls.withdraw(account_id, amount))
+
+    def statement(self, account_id: str, cursor: str | None = None,
+                  limit: int | None = None) -> Statement:
+        """An account's balances and ledger entries, newest first."""
+        return self.send(funds_calls.statement(account_id, cursor, limit))
+
+    def halt_account(self, account_id: str) -> Halt:
+        """Halt an account (itself, or an admin): its open orders are cancelled."""
+        return self.send(funds_calls.halt_account(account_id))
+
+    def resume_account(self, account_id: str) -> Halt:
+        return self.send(funds_calls.resume_account(account_id))
+
+    def market_halted(self) -> bool:
+        return self.send(funds_calls.market_halted())
+
+    def halt_market(self) -> Halt:
+        """Halt the whole market (admin): every open order is cancelled, no rounds run."""
+        return self.send(funds_calls.halt_market())
+
+    def resume_market(self) -> Halt:
+        return self.send(funds_calls.resume_market())
+
 
 class AsyncClient:
     """The REST API, asynchronously (the same methods as `Client`, awaited), and the feed."""
@@ -286,3 +318,33 @@ class AsyncClient:
 
     async def contract_credits(self, contract_id: int) -> list[Credit]:
         return await self.send(outage_calls.contract_credits(contract_id))
+
+    async def deposit(self, account_id: str, amount: Money) -> Balance:
+        """Record money received for an account (admin); not retried after a lost answer."""
+        return await self.send(funds_calls.deposit(account_id, amount))
+
+    async def withdraw(self, account_id: str, amount: Money) -> Balance:
+        """Pay money out of an account's available balance (admin); not retried."""
+        return await self.send(funds_calls.withdraw(account_id, amount))
+
+    async def statement(self, account_id: str, cursor: str | None = None,
+                        limit: int | None = None) -> Statement:
+        """An account's balances and ledger entries, newest first."""
+        return await self.send(funds_calls.statement(account_id, cursor, limit))
+
+    async def halt_account(self, account_id: str) -> Halt:
+        """Halt an account (itself, or an admin): its open orders are cancelled."""
+        return await self.send(funds_calls.halt_account(account_id))
+
+    async def resume_account(self, account_id: str) -> Halt:
+        return await self.send(funds_calls.resume_account(account_id))
+
+    async def market_halted(self) -> bool:
+        return await self.send(funds_calls.market_halted())
+
+    async def halt_market(self) -> Halt:
+        """Halt the whole market (admin): every open order is cancelled, no rounds run."""
+        return await self.send(funds_calls.halt_market())
+
+    async def resume_market(self) -> Halt:
+        return await self.send(funds_calls.resume_market())

@@ -176,6 +176,11 @@ class Contract:
     parent_id: int | None = None
     status: str = "live"
     offer_id: int | None = None
+    gpu_hours: int = 0
+    # What the holder paid (the fill's amount for a whole fill), and upcoming, delivering or
+    # delivered as of the answer.
+    amount: Decimal | None = None
+    delivery: str | None = None
 
     @property
     def offered(self) -> bool:
@@ -188,7 +193,8 @@ class Contract:
         return cls(int(d["id"]), None if fill is None else int(fill), d["holder_id"],
                    d["provider_id"], d["pool"], int(d["gpus"]), _dt(d["starts_at"]),
                    _dt(d["ends_at"]), _dec(d["price"]), _dt(d["created_at"]),
-                   d.get("parent_id"), d.get("status", "live"), d.get("offer_id"))
+                   d.get("parent_id"), d.get("status", "live"), d.get("offer_id"),
+                   int(d.get("gpu_hours", 0)), _dec_or_none(d.get("amount")), d.get("delivery"))
 
 
 @dataclass(frozen=True, slots=True)
