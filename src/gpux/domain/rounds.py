@@ -27,7 +27,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
@@ -358,6 +358,17 @@ class IndexRow:
 
 
 @dataclass(frozen=True, slots=True)
+class DailyIndexRow:
+    """Per GPU model and delivery day (UTC): GPU-hour weighted mean clearing price of the
+    GPU-hours that traded for delivery that day, and those GPU-hours."""
+
+    gpu: str
+    day: date
+    price: Decimal
+    gpu_hours: int
+
+
+@dataclass(frozen=True, slots=True)
 class Settlement:
     """Everything a cleared round writes: fills, prices, the price index, order outcomes."""
 
@@ -367,6 +378,7 @@ class Settlement:
     filled_bids: tuple[int, ...]
     volume_gpu_hours: int
     sold: Mapping[int, tuple[SoldRange, ...]] = field(default_factory=dict)
+    daily_index: tuple[DailyIndexRow, ...] = ()
 
     @property
     def bid_amount(self) -> Decimal:
@@ -419,6 +431,7 @@ def settle(book: Mapping[str, object], result: Result) -> Settlement:
     gpu_of = {str(d["id"]): str(d["gpu"]) for d in _docs(book, "pools")}
     table = _Prices(result, horizon.slots)
     fills: list[Fill] = []
+    daily = _DailyIndex(horizon, table, gpu_of)
     for acc in result.accepted:
         alternative = kept[acc.bid][acc.alternative] if acc.bid in kept else acc.alternative
         for i, leg in enumerate(acc.legs):
@@ -426,6 +439,7 @@ def settle(book: Mapping[str, object], result: Result) -> Settlement:
                               horizon.at(leg.start), horizon.at(leg.end), leg.gpus,
                               table.cost(leg.pool, leg.start, leg.end, leg.gpus),
                               alternative, i))
+            daily.add(leg.pool, leg.start, leg.end, leg.gpus)
     pool_of_ask = {str(d["id"]): str(d["pool"]) for d in _docs(book, "asks")}
     sold: dict[int, list[SoldRange]] = defaultdict(list)
     for sup in result.supplied:
@@ -441,7 +455,31 @@ def settle(book: Mapping[str, object], result: Result) -> Settlement:
     return Settlement(tuple(fills), prices, price_index(bid_fills, gpu_of),
                       tuple(sorted({order_of(a.bid) for a in result.accepted})),
                       sum(f.gpu_hours for f in bid_fills),
-                      {k: tuple(v) for k, v in sold.items()})
+                      {k: tuple(v) for k, v in sold.items()}, daily.rows())
+
+
+class _DailyIndex:
+    """What the bids pay and the GPU-hours they get, per GPU model and delivery day."""
+
+    def __init__(self, horizon: Horizon, table: _Prices, gpu_of: Mapping[str, str]) -> None:
+        self.horizon, self.table, self.gpu_of = horizon, table, gpu_of
+        self.paid: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+        self.hours: dict[tuple[str, date], int] = defaultdict(int)
+
+    def add(self, pool: str, start: int, end: int, gpus: int) -> None:
+        """One leg's slots [start, end), split at midnight UTC."""
+        while start < end:
+            moment = self.horizon.at(start)
+            cut = min(end, start + 24 - moment.hour)
+            key = (self.gpu_of[pool], moment.date())
+            self.paid[key] += self.table.cost(pool, start, cut, gpus)
+            self.hours[key] += gpus * (cut - start)
+            start = cut
+
+    def rows(self) -> tuple[DailyIndexRow, ...]:
+        return tuple(DailyIndexRow(gpu, day, (self.paid[gpu, day] / hours).quantize(
+                         _MICRO, ROUND_HALF_EVEN), hours)
+                     for (gpu, day), hours in sorted(self.hours.items()) if hours > 0)
 
 
 def price_index(bid_fills: Iterable[Fill], gpu_of: Mapping[str, str]) -> tuple[IndexRow, ...]:

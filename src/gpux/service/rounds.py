@@ -212,6 +212,8 @@ class Rounds:
                        for p in settlement.prices],
             "price_index": [{"gpu": i.gpu, "price": i.price, "gpu_hours": i.gpu_hours}
                             for i in settlement.index],
+            "price_index_by_day": [{"gpu": d.gpu, "day": d.day.isoformat(), "price": d.price,
+                                    "gpu_hours": d.gpu_hours} for d in settlement.daily_index],
         }
         return Event(self.config.auctions_stream, f"auction:{part}:{auction_id}", payload)
 

@@ -94,6 +94,9 @@ async def test_one_round_fills_both_buyers_and_publishes_every_fill(
     assert event.payload["volume_gpu_hours"] == auction.volume_gpu_hours
     assert event.payload["surplus"] == auction.surplus
     assert [p["gpu"] for p in event.payload["price_index"]] == ["H100"]
+    by_day = event.payload["price_index_by_day"]
+    assert {d["gpu"] for d in by_day} == {"H100"} and by_day
+    assert sum(d["gpu_hours"] for d in by_day) == event.payload["price_index"][0]["gpu_hours"]
 
 
 async def test_a_round_with_no_orders_still_records_an_auction(resources: Any,

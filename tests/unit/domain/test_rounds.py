@@ -177,3 +177,25 @@ def test_an_empty_round_is_a_valid_book() -> None:
     result = clear(read_book(frozen.book), SolveParams(time_limit=2, workers=1))
     s = settle(frozen.book, result)
     assert s.fills == () and s.index == () and s.volume_gpu_hours == 0
+
+
+def test_the_index_by_delivery_day_splits_each_fill_at_midnight_utc() -> None:
+    # T0 is 10:00; a 10-hour job placed at slot 10 runs 20:00-06:00: 4 hours one day, 6 the
+    # next. One ask at a flat 2.00 reserve sells it; a second bid buys hours of day two only.
+    h = Horizon(T0, 48)
+    bids = [bid(1, (10, 20), gpus=3, hours=10, value="900"),
+            bid(2, (16, 20), gpus=1, hours=4, value="400")]
+    frozen = freeze_round(h, [POOL], bids, [ask(9, 0, 48, gpus=4, price="2")])
+    result = clear(read_book(frozen.book), SolveParams(time_limit=5, workers=1))
+    s = settle(frozen.book, result)
+    assert sorted(s.filled_bids) == [1, 2]
+    rows = {(r.gpu, r.day.isoformat()): r for r in s.daily_index}
+    assert set(rows) == {("H100", "2026-03-02"), ("H100", "2026-03-03")}
+    assert rows["H100", "2026-03-02"].gpu_hours == 3 * 4
+    assert rows["H100", "2026-03-03"].gpu_hours == 3 * 6 + 1 * 4
+    assert sum(r.gpu_hours for r in s.daily_index) == s.index[0].gpu_hours
+    # What the days carry adds up to what the bids pay (each day's mean is to the micro).
+    paid = sum((r.price * r.gpu_hours for r in s.daily_index), Decimal(0))
+    assert abs(paid - s.bid_amount) <= Decimal("0.000001") * s.volume_gpu_hours
+    for r in s.daily_index:
+        assert r.price >= Decimal("2")
