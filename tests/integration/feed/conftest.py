@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from clikit import cli_home  # noqa: F401  (the CLI tests' fixture)
 from feedkit import Exchange, open_exchange
 
 

@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import io
 import json
 import os
 import stat
-import sys
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
+from clikit import gpux, run_cli
 from feedkit import HOUR, Exchange, iso, start_hour
 
-
-def _run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
-    from gpux.entrypoints.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.stdin
-    sys.stdin = io.StringIO(stdin)
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            try:
-                code = main(argv)
-            except SystemExit as exit_:
-                code = int(exit_.code or 0)
-    finally:
-        sys.stdin = old
-    return code, out.getvalue(), err.getvalue()
+pytestmark = pytest.mark.usefixtures("cli_home")
 
 
-async def gpux(*argv: str) -> tuple[int, str, str]:
-    # The API runs on this event loop: the command runs in a thread.
-    return await asyncio.to_thread(_run, list(argv))
 
-
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("GPUX_API_KEY", raising=False)
-    monkeypatch.delenv("GPUX_API_URL", raising=False)
 
 
 async def test_login_stores_the_key_owner_only_and_later_commands_use_it(
@@ -128,5 +101,5 @@ async def test_auctions_prices_and_watch_show_the_public_market(exchange: Exchan
 
 def test_every_trading_command_has_help() -> None:
     for command in ("login", "bid", "ask", "orders", "cancel", "auctions", "prices", "watch"):
-        code, out, _ = _run([command, "--help"])
+        code, out, _ = run_cli([command, "--help"])
         assert code == 0 and "usage: gpux " + command in out and "--url" in out

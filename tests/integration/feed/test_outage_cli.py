@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from clikit import gpux
 from feedkit import HOUR, Exchange, iso, start_hour
 
-
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("GPUX_API_KEY", raising=False)
-    monkeypatch.delenv("GPUX_API_URL", raising=False)
+pytestmark = pytest.mark.usefixtures("cli_home")
 
 
-def _run(argv: list[str]) -> tuple[int, str, str]:
-    from gpux.entrypoints.cli import main
 
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(argv)
-    return code, out.getvalue(), err.getvalue()
-
-
-async def gpux(*argv: str) -> tuple[int, str, str]:
-    # The API runs on this event loop: the command runs in a thread.
-    return await asyncio.to_thread(_run, list(argv))
 
 
 async def test_gpux_outage_credits_holders_once_and_the_sdk_reads_the_credits(

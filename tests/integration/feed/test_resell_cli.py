@@ -3,46 +3,18 @@ and `Client.resell`."""
 
 from __future__ import annotations
 
-import asyncio
-import io
 import json
-import sys
-from contextlib import redirect_stderr, redirect_stdout
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from clikit import gpux, run_cli
 from feedkit import HOUR, Exchange, iso
 
-
-def _run(argv: list[str]) -> tuple[int, str, str]:
-    from gpux.entrypoints.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    old = sys.stdin
-    sys.stdin = io.StringIO("")
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            try:
-                code = main(argv)
-            except SystemExit as exit_:
-                code = int(exit_.code or 0)
-    finally:
-        sys.stdin = old
-    return code, out.getvalue(), err.getvalue()
+pytestmark = pytest.mark.usefixtures("cli_home")
 
 
-async def gpux(*argv: str) -> tuple[int, str, str]:
-    # The API runs on this event loop: the command runs in a thread.
-    return await asyncio.to_thread(_run, list(argv))
 
-
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.delenv("GPUX_API_KEY", raising=False)
-    monkeypatch.delenv("GPUX_API_URL", raising=False)
 
 
 async def test_a_holder_resells_part_of_a_contract_with_the_cli_and_the_sdk(
@@ -103,7 +75,7 @@ async def test_bad_resell_input_exits_2_naming_the_flag(exchange: Exchange) -> N
 
 def test_resell_and_contracts_have_help() -> None:
     for command in ("resell", "contracts"):
-        code, out, _ = _run([command, "--help"])
+        code, out, _ = run_cli([command, "--help"])
         assert code == 0 and "usage: gpux " + command in out and "--json" in out
 
 
