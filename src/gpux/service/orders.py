@@ -81,34 +81,6 @@ class OrderService:
         self._partitions = partitions
         self._bands = bands
 
-    async def _admit(self, uow: UnitOfWork, caller: Account, client_order_id: str,
-                     doc: dict[str, Any]) -> Placed | None:
-        """Lock the account; the earlier order if this is a retry, else None once admitted."""
-        locked = await uow.accounts.lock_for_order(caller.id, client_order_id,
-                                                   self._limits.max_open_orders)
-        if locked is None:
-            raise Unauthenticated("the account no longer exists")
-        account, open_orders, existing = locked
-        if existing is not None:
-            order = await uow.orders.get(caller.id, existing)
-            assert order is not None
-            return _replay(order, doc)
-        # A share lock on the flag: a market halt waits for this order, then sweeps it.
-        if await uow.halts.market_halted(lock=True):
-            raise MarketHalted("the market is halted", "market", "halted")
-        self._refuse(caller, account.halted, open_orders, client_order_id)
-        return None
-
-    def _refuse(self, caller: Account, halted: bool, open_orders: int,
-                client_order_id: str) -> None:
-        """Raise if a halted account or one at its open-order cap places an order."""
-        if halted:
-            raise AccountHalted("the account is halted", "account", caller.id)
-        if open_orders >= self._limits.max_open_orders:
-            raise TooManyOpenOrders(
-                f"the account has {open_orders} open orders, the most allowed is "
-                f"{self._limits.max_open_orders}", "client_order_id", client_order_id)
-
     async def place_bid(self, caller: Account, bid: BidOrder) -> Placed:
         """A buyer (or admin) places a bid."""
         if not caller.may_bid():
@@ -122,7 +94,7 @@ class OrderService:
                 earlier = await uow.orders.by_client_id(caller.id, bid.client_order_id)
             if earlier is None:
                 raise
-            return _replay(earlier, doc)
+            return replay(earlier, doc)
         if self._bands is not None:
             check_bid_band(bid, *await self._bands.get())
         # One statement admits the account, holds the funds and stores the bid: the
@@ -146,9 +118,10 @@ class OrderService:
             raise Forbidden("only providers place asks", "role", caller.role)
         doc = ask.to_doc()
         async with self._uow() as uow:
-            replay = await self._admit(uow, caller, ask.client_order_id, doc)
-            if replay is not None:
-                return replay
+            earlier = await admit(uow, caller, ask.client_order_id,
+                                  self._limits.max_open_orders)
+            if earlier is not None:
+                return replay(earlier, doc)
             check_ask(ask, now=self._clock.now(), limits=self._limits)
             pool = await uow.pools.get(ask.pool, for_update=True)
             if pool is None:
@@ -209,16 +182,17 @@ class OrderService:
         halt or another bid may have changed the balance row since)."""
         if admission.market_halted:
             raise MarketHalted("the market is halted", "market", "halted")
-        self._refuse(caller, admission.halted, admission.open_orders, bid.client_order_id)
+        refuse(caller, admission.halted, admission.open_orders, self._limits.max_open_orders,
+               bid.client_order_id)
         async with self._uow() as uow:
             if await uow.halts.market_halted():
                 raise MarketHalted("the market is halted", "market", "halted")
-            locked = await uow.accounts.lock_for_order(caller.id, bid.client_order_id,
-                                                       self._limits.max_open_orders)
+            locked = await uow.accounts.lock_for_order(caller.id, bid.client_order_id)
             if locked is None:
                 raise Unauthenticated("the account no longer exists")
             account, open_orders, _ = locked
-            self._refuse(caller, account.halted, open_orders, bid.client_order_id)
+            refuse(caller, account.halted, open_orders, self._limits.max_open_orders,
+                   bid.client_order_id)
             available = (await uow.ledger.balance(caller.id)).available
         k = max(range(len(bid.alternatives)), key=lambda i: bid.alternatives[i].total_value)
         raise InsufficientFunds(
@@ -226,7 +200,40 @@ class OrderService:
             f"{available} available", f"alternatives[{k}].value", bid.max_value)
 
 
-def _replay(order: Order, doc: dict[str, Any]) -> Placed:
+async def admit(uow: UnitOfWork, caller: Account, client_order_id: str,
+                max_open_orders: int) -> Order | None:
+    """Lock the caller's account for a new order (in `uow`'s transaction): the earlier order
+    if this client order id was used, else None once admitted; raises if the account or the
+    market is halted or the account is at its open-order cap."""
+    locked = await uow.accounts.lock_for_order(caller.id, client_order_id)
+    if locked is None:
+        raise Unauthenticated("the account no longer exists")
+    account, open_orders, existing = locked
+    if existing is not None:
+        order = await uow.orders.get(caller.id, existing)
+        assert order is not None
+        return order
+    # A share lock on the flag: a market halt waits for this order, then sweeps it.
+    if await uow.halts.market_halted(lock=True):
+        raise MarketHalted("the market is halted", "market", "halted")
+    refuse(caller, account.halted, open_orders, max_open_orders, client_order_id)
+    return None
+
+
+def refuse(caller: Account, halted: bool, open_orders: int, max_open_orders: int,
+           client_order_id: str) -> None:
+    """Raise if a halted account or one at its open-order cap places an order."""
+    if halted:
+        raise AccountHalted("the account is halted", "account", caller.id)
+    if open_orders >= max_open_orders:
+        raise TooManyOpenOrders(
+            f"the account has {open_orders} open orders, the most allowed is "
+            f"{max_open_orders}", "client_order_id", client_order_id)
+
+
+def replay(order: Order, doc: dict[str, Any]) -> Placed:
+    """The earlier order a retry gets back; refused if the client order id was used for a
+    different order."""
     if order.request != doc:
         raise ClientOrderIdReused(
             "this client order id was used for a different order", "client_order_id",
@@ -238,4 +245,4 @@ async def _reread(uow: UnitOfWork, caller: Account, client_order_id: str,
                   doc: dict[str, Any]) -> Placed:
     order = await uow.orders.by_client_id(caller.id, client_order_id)
     assert order is not None, "a conflicting insert must have committed"
-    return _replay(order, doc)
+    return replay(order, doc)

@@ -202,10 +202,10 @@ class AccountRepository(Protocol):
         """The account, if it exists."""
         ...
 
-    async def lock_for_order(self, account_id: str, client_order_id: str, count_up_to: int
+    async def lock_for_order(self, account_id: str, client_order_id: str
                              ) -> tuple[Account, int, int | None] | None:
-        """Lock the account row; its open orders (counted up to a cap) and the order id
-        under the client order id, if any."""
+        """Lock the account row; its open orders and the order id under the client order
+        id, if any."""
         ...
 
     async def add_key(self, account_id: str, key_hash: str, prefix: str) -> None:

@@ -10,23 +10,16 @@ against the pool's oversell check: they sell capacity already sold (docs/settlem
 
 from __future__ import annotations
 
-from typing import Any
-
 from gpux.domain.accounts import Account
 from gpux.domain.bands import check_ask_band
 from gpux.domain.errors import (
-    AccountHalted,
-    ClientOrderIdReused,
-    MarketHalted,
     NotFound,
-    TooManyOpenOrders,
-    Unauthenticated,
 )
 from gpux.domain.orders import OrderLimits, check_ask
 from gpux.domain.resale import ResaleOffer, check_holder, check_offer, offer_pieces
 from gpux.service.bandindex import BandIndex
-from gpux.service.orders import Placed
-from gpux.service.ports import Clock, Order, UnitOfWork, UnitOfWorkFactory
+from gpux.service.orders import Placed, admit, replay
+from gpux.service.ports import Clock, UnitOfWorkFactory
 
 
 class ResaleService:
@@ -43,9 +36,10 @@ class ResaleService:
         """Place a resale offer of `offer.contract_id`; a retry returns the first order."""
         doc = offer.to_doc()
         async with self._uow() as uow:
-            earlier = await self._admit(uow, caller, offer.client_order_id)
+            earlier = await admit(uow, caller, offer.client_order_id,
+                                  self._limits.max_open_orders)
             if earlier is not None:
-                return _replay(earlier, doc)
+                return replay(earlier, doc)
             held = await uow.contracts.lock(offer.contract_id)
             if held is None:
                 raise NotFound("no such contract", "contract_id", offer.contract_id)
@@ -64,7 +58,7 @@ class ResaleService:
             if order is None:  # a concurrent twin under this client order id committed
                 twin = await uow.orders.by_client_id(caller.id, offer.client_order_id)
                 assert twin is not None
-                return _replay(twin, doc)
+                return replay(twin, doc)
             pieces = offer_pieces(c, offer.gpus, offer.starts_at, offer.ends_at, order.id)
             if pieces:
                 await uow.contracts.split(c.id, pieces)
@@ -72,34 +66,3 @@ class ResaleService:
                 await uow.contracts.mark(c.id, order.id)
             await uow.commit()
         return Placed(order, True)
-
-    async def _admit(self, uow: UnitOfWork, caller: Account,
-                     client_order_id: str) -> Order | None:
-        """Lock the account; the earlier order if this is a retry, else None once admitted."""
-        locked = await uow.accounts.lock_for_order(caller.id, client_order_id,
-                                                   self._limits.max_open_orders)
-        if locked is None:
-            raise Unauthenticated("the account no longer exists")
-        account, open_orders, existing = locked
-        if existing is not None:
-            order = await uow.orders.get(caller.id, existing)
-            assert order is not None
-            return order
-        # A share lock on the flag: a market halt waits for this order, then sweeps it.
-        if await uow.halts.market_halted(lock=True):
-            raise MarketHalted("the market is halted", "market", "halted")
-        if account.halted:
-            raise AccountHalted("the account is halted", "account", caller.id)
-        if open_orders >= self._limits.max_open_orders:
-            raise TooManyOpenOrders(
-                f"the account has {open_orders} open orders, the most allowed is "
-                f"{self._limits.max_open_orders}", "client_order_id", client_order_id)
-        return None
-
-
-def _replay(order: Order, doc: dict[str, Any]) -> Placed:
-    if order.request != doc:
-        raise ClientOrderIdReused(
-            "this client order id was used for a different order", "client_order_id",
-            order.client_order_id)
-    return Placed(order, False)

@@ -72,7 +72,7 @@ class PgAccounts:
             .where(accounts.c.id == account_id))).first()
         return _account(row) if row else None
 
-    async def lock_for_order(self, account_id: str, client_order_id: str, count_up_to: int
+    async def lock_for_order(self, account_id: str, client_order_id: str
                              ) -> tuple[Account, int, int | None] | None:
         row = (await self._conn.execute(_LOCK_FOR_ORDER, {
             "account_id": account_id, "client_order_id": client_order_id})).first()
