@@ -163,13 +163,17 @@ class Client:
     def contract_credits(self, contract_id: int) -> list[Credit]:
         return self.send(outage_calls.contract_credits(contract_id))
 
-    def deposit(self, account_id: str, amount: Money) -> Balance:
-        """Record money received for an account (admin); not retried after a lost answer."""
-        return self.send(funds_calls.deposit(account_id, amount))
+    def deposit(self, account_id: str, amount: Money,
+                reference: str | None = None) -> Balance:
+        """Record money received for an account (admin). With a `reference` it is retried
+        safely after a lost answer; without one, never."""
+        return self.send(funds_calls.deposit(account_id, amount, reference))
 
-    def withdraw(self, account_id: str, amount: Money) -> Balance:
-        """Pay money out of an account's available balance (admin); not retried."""
-        return self.send(funds_calls.withdraw(account_id, amount))
+    def withdraw(self, account_id: str, amount: Money,
+                 reference: str | None = None) -> Balance:
+        """Pay money out of an account's available balance (admin); retried only with a
+        `reference`."""
+        return self.send(funds_calls.withdraw(account_id, amount, reference))
 
     def statement(self, account_id: str, cursor: str | None = None,
                   limit: int | None = None) -> Statement:
@@ -319,13 +323,17 @@ class AsyncClient:
     async def contract_credits(self, contract_id: int) -> list[Credit]:
         return await self.send(outage_calls.contract_credits(contract_id))
 
-    async def deposit(self, account_id: str, amount: Money) -> Balance:
-        """Record money received for an account (admin); not retried after a lost answer."""
-        return await self.send(funds_calls.deposit(account_id, amount))
+    async def deposit(self, account_id: str, amount: Money,
+                      reference: str | None = None) -> Balance:
+        """Record money received for an account (admin). With a `reference` it is retried
+        safely after a lost answer; without one, never."""
+        return await self.send(funds_calls.deposit(account_id, amount, reference))
 
-    async def withdraw(self, account_id: str, amount: Money) -> Balance:
-        """Pay money out of an account's available balance (admin); not retried."""
-        return await self.send(funds_calls.withdraw(account_id, amount))
+    async def withdraw(self, account_id: str, amount: Money,
+                       reference: str | None = None) -> Balance:
+        """Pay money out of an account's available balance (admin); retried only with a
+        `reference`."""
+        return await self.send(funds_calls.withdraw(account_id, amount, reference))
 
     async def statement(self, account_id: str, cursor: str | None = None,
                         limit: int | None = None) -> Statement:

@@ -1,9 +1,10 @@
 """Funds and kill switches in the SDK: balances, statements, deposits and withdrawals (admin),
 halting and resuming an account or the whole market.
 
-Deposits and withdrawals are not retried after a lost answer (`idempotent=False`): sending
-one twice would move the money twice, so a caller that lost the answer reads the statement
-before trying again. Halts and resumes are safe to repeat.
+A deposit or withdrawal given a `reference` (the bank transfer's id) is safe to retry: the
+exchange moves the money once and answers a repeat as it answered the first. Without one it
+is never retried after a lost answer (sending it twice would move the money twice). Halts
+and resumes are safe to repeat.
 """
 
 from __future__ import annotations
@@ -77,14 +78,23 @@ class Halt:
                    [int(x) for x in d.get("cancel_pending", [])])
 
 
-def deposit(account_id: str, amount: Decimal | str) -> Call[Balance]:
-    return Call("POST", f"/accounts/{account_id}/deposits", lambda doc, _h: Balance.of(doc),
-                body={"amount": str(amount)})
+def _transfer(kind: str, account_id: str, amount: Decimal | str,
+              reference: str | None) -> Call[Balance]:
+    body = {"amount": str(amount)}
+    if reference is not None:
+        body["reference"] = reference
+    return Call("POST", f"/accounts/{account_id}/{kind}", lambda doc, _h: Balance.of(doc),
+                body=body, idempotent=reference is not None)
 
 
-def withdraw(account_id: str, amount: Decimal | str) -> Call[Balance]:
-    return Call("POST", f"/accounts/{account_id}/withdrawals", lambda doc, _h: Balance.of(doc),
-                body={"amount": str(amount)})
+def deposit(account_id: str, amount: Decimal | str,
+            reference: str | None = None) -> Call[Balance]:
+    return _transfer("deposits", account_id, amount, reference)
+
+
+def withdraw(account_id: str, amount: Decimal | str,
+             reference: str | None = None) -> Call[Balance]:
+    return _transfer("withdrawals", account_id, amount, reference)
 
 
 def statement(account_id: str, cursor: str | None = None,

@@ -170,6 +170,12 @@ class MarketHalted(Refused):
     code = "market_halted"
 
 
+class ReferenceReused(Refused):
+    """A deposit or withdrawal reference already names a different transfer."""
+
+    code = "reference_reused"
+
+
 class InsufficientFunds(Refused):
     """The available balance does not cover a bid's hold, or a withdrawal."""
 

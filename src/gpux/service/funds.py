@@ -6,15 +6,42 @@ the account's balance row and is refused, writing nothing, if its available bala
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from gpux.domain import ledger as rules
 from gpux.domain.accounts import Account
-from gpux.domain.errors import Forbidden, InsufficientFunds, NotFound
+from gpux.domain.errors import Forbidden, InsufficientFunds, NotFound, ReferenceReused
 from gpux.service.accounts import require_admin
 from gpux.service.ledger_ports import Balance, Entry
 from gpux.service.orders import parse_cursor
 from gpux.service.ports import Page, UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """An account's balances after a deposit or withdrawal; `replayed` when its reference
+    had been used by the same transfer before, so nothing moved this time."""
+
+    balance: Balance
+    replayed: bool
+
+
+async def _earlier(uow: UnitOfWork, account_id: str, kind: str, reference: str | None,
+                   amount: Decimal) -> bool:
+    """Whether this transfer was made before under `reference` (else it is claimed now, in
+    this transaction: a concurrent repeat waits for it); refused if the reference was used
+    for another amount."""
+    if reference is None:
+        return False
+    earlier = await uow.transfers.claim(account_id, kind, reference, amount)
+    if earlier is None:
+        return False
+    if earlier.amount != amount:
+        raise ReferenceReused(
+            f"reference {reference!r} was used for a {kind} of {earlier.amount}, not {amount}",
+            "reference", reference)
+    return True
 
 
 async def _existing(uow: UnitOfWork, account_id: str) -> None:
@@ -28,32 +55,44 @@ class FundsService:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def deposit(self, caller: Account, account_id: str, amount: Decimal) -> Balance:
-        """An admin records money received for an account."""
+    async def deposit(self, caller: Account, account_id: str, amount: Decimal,
+                      reference: str | None = None) -> Moved:
+        """An admin records money received for an account. Under a `reference` (the bank
+        transfer's id) a repeat moves nothing and answers as the first did."""
         require_admin(caller)
         amount = rules.positive_amount(amount)
         async with self._uow() as uow:
             await _existing(uow, account_id)
-            await uow.ledger.post(rules.deposit(account_id, amount))
+            if await _earlier(uow, account_id, "deposit", reference, amount):
+                return Moved(await uow.ledger.balance(account_id), True)
+            tx_id = await uow.ledger.post(rules.deposit(account_id, amount))
+            if reference is not None:
+                await uow.transfers.posted(account_id, "deposit", reference, tx_id)
             balance = await uow.ledger.balance(account_id)
             await uow.commit()
-        return balance
+        return Moved(balance, False)
 
-    async def withdraw(self, caller: Account, account_id: str, amount: Decimal) -> Balance:
-        """An admin pays money out of an account's available balance."""
+    async def withdraw(self, caller: Account, account_id: str, amount: Decimal,
+                       reference: str | None = None) -> Moved:
+        """An admin pays money out of an account's available balance; under a `reference`,
+        a repeat moves nothing."""
         require_admin(caller)
         amount = rules.positive_amount(amount)
         async with self._uow() as uow:
             await _existing(uow, account_id)
+            if await _earlier(uow, account_id, "withdrawal", reference, amount):
+                return Moved(await uow.ledger.balance(account_id), True)
             before = await uow.ledger.balance(account_id, for_update=True)
             if before.available < amount:
                 raise InsufficientFunds(
                     f"the account has {before.available} available, less than {amount}",
                     "amount", amount)
-            await uow.ledger.post(rules.withdrawal(account_id, amount))
+            tx_id = await uow.ledger.post(rules.withdrawal(account_id, amount))
+            if reference is not None:
+                await uow.transfers.posted(account_id, "withdrawal", reference, tx_id)
             balance = await uow.ledger.balance(account_id)
             await uow.commit()
-        return balance
+        return Moved(balance, False)
 
     async def balance(self, caller: Account, account_id: str) -> Balance:
         """An account's balances (its own, or any for an admin)."""

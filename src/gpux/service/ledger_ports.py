@@ -63,3 +63,29 @@ class Ledger(Protocol):
         """Lock the balances rows of an account (or all) and set their order-entry fence
         from the account's and the market's halt flags."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """A deposit or withdrawal made under the caller's reference, and its ledger transaction."""
+
+    account_id: str
+    kind: str
+    reference: str
+    amount: Decimal
+    tx_id: int | None
+    created_at: datetime
+
+
+class Transfers(Protocol):
+    """Deposits and withdrawals by reference (what makes repeating one safe)."""
+
+    async def claim(self, account_id: str, kind: str, reference: str,
+                    amount: Decimal) -> Transfer | None:
+        """Record a transfer under `reference` (None), or return the one recorded before.
+        A concurrent claim of the same reference waits for this transaction to end."""
+        ...
+
+    async def posted(self, account_id: str, kind: str, reference: str, tx_id: int) -> None:
+        """Name the ledger transaction a claimed transfer was posted as."""
+        ...

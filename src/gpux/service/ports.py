@@ -15,7 +15,7 @@ from gpux.domain.accounts import Account, PoolSpec
 from gpux.domain.orders import AskOrder, BidOrder
 from gpux.service.credit_ports import OutageRepository
 from gpux.service.halt_ports import HaltRepository
-from gpux.service.ledger_ports import Ledger
+from gpux.service.ledger_ports import Ledger, Transfers
 
 if TYPE_CHECKING:  # resale_ports reads Order from here
     from gpux.service.resale_ports import ContractRepository
@@ -325,6 +325,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outages(self) -> OutageRepository: ...
+
+    @property
+    def transfers(self) -> Transfers: ...
 
     async def __aenter__(self) -> Self: ...
 

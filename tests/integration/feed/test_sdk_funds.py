@@ -100,6 +100,26 @@ async def test_a_deposit_whose_answer_was_lost_is_not_sent_again(exchange: Excha
     await asyncio.to_thread(_a_deposit_whose_answer_was_lost_is_not_sent_again, exchange)
 
 
+def _a_deposit_with_a_reference_is_retried_and_moves_the_money_once(
+        exchange: Exchange) -> None:
+    with Client(exchange.url, exchange.keys["admin"]) as admin:
+        admin.create_account("lab6", "Lab Six", "buyer")
+    lossy = LostAnswer()
+    with Client(exchange.url, exchange.keys["admin"], transport=lossy,
+                retry=Retry(attempts=3, backoff=0.01)) as admin:
+        after = admin.deposit("lab6", "10", reference="wire-lab6-1")
+        assert lossy.sent == 2 and after.available == Decimal("10")
+        st = admin.statement("lab6")
+        assert st.balance.available == Decimal("10")
+        assert [e.kind for e in st.items] == ["deposit"]
+
+
+async def test_a_deposit_with_a_reference_is_retried_and_moves_the_money_once(
+        exchange: Exchange) -> None:
+    await asyncio.to_thread(_a_deposit_with_a_reference_is_retried_and_moves_the_money_once,
+                            exchange)
+
+
 async def test_the_async_client_has_the_same_funds_methods(exchange: Exchange) -> None:
     async with AsyncClient(exchange.url, exchange.keys["admin"]) as admin:
         await admin.create_account("lab7", "Lab Seven", "buyer")

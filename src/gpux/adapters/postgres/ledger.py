@@ -15,11 +15,12 @@ from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gpux.adapters.postgres.tables import balances, ledger_entries
+from gpux.adapters.postgres.tables import balances, ledger_entries, transfers
 from gpux.domain.ledger import Hold, Posting, check_balanced
-from gpux.service.ledger_ports import Balance, Entry
+from gpux.service.ledger_ports import Balance, Entry, Transfer
 
 # A row is created at zero first (a CHECK applies to the row an INSERT proposes, before any
 # ON CONFLICT), behind the fence if the account or the market is halted; then changed.
@@ -144,3 +145,33 @@ async def ledger_problems(conn: AsyncConnection) -> list[str]:
     if total != 0:
         problems.append(f"balances sum to {total}, not 0")
     return problems
+
+
+class PgTransfers:
+    """`Transfers` on one PostgreSQL connection, in its current transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def claim(self, account_id: str, kind: str, reference: str,
+                    amount: Decimal) -> Transfer | None:
+        claimed = (await self._conn.execute(
+            pg_insert(transfers).values(account_id=account_id, kind=kind, reference=reference,
+                                        amount=amount)
+            .on_conflict_do_nothing(constraint="uq_transfers_account_kind_reference")
+            .returning(transfers.c.id))).first()
+        if claimed is not None:
+            return None
+        row = (await self._conn.execute(
+            select(transfers.c.account_id, transfers.c.kind, transfers.c.reference,
+                   transfers.c.amount, transfers.c.tx_id, transfers.c.created_at)
+            .where(transfers.c.account_id == account_id, transfers.c.kind == kind,
+                   transfers.c.reference == reference))).one()
+        return Transfer(*tuple(row))
+
+    async def posted(self, account_id: str, kind: str, reference: str, tx_id: int) -> None:
+        await self._conn.execute(
+            transfers.update().where(transfers.c.account_id == account_id,
+                                     transfers.c.kind == kind,
+                                     transfers.c.reference == reference)
+            .values(tx_id=tx_id))

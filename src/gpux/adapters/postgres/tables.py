@@ -286,6 +286,24 @@ balances = Table(
     CheckConstraint("open_orders >= 0", name="open_orders_non_negative"),
 )
 
+# Deposits and withdrawals under the caller's reference (a bank transfer id): a retry with the
+# same reference finds its row and moves nothing again (migration 0006).
+transfers = Table(
+    "transfers", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("account_id", String(64), ForeignKey("accounts.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("amount", MONEY, nullable=False),
+    # Set in the same transaction once the ledger transaction is posted.
+    Column("tx_id", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint("kind IN ('deposit', 'withdrawal')", name="kind"),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    UniqueConstraint("account_id", "kind", "reference",
+                     name="uq_transfers_account_kind_reference"),
+)
+
 market_state = Table(
     "market_state", metadata,
     # One row (absent = never halted).

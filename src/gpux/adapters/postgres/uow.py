@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gpux.adapters.postgres.accounts import PgAccounts, PgPools
 from gpux.adapters.postgres.contracts import PgContracts
 from gpux.adapters.postgres.halts import PgHalts
-from gpux.adapters.postgres.ledger import PgLedger
+from gpux.adapters.postgres.ledger import PgLedger, PgTransfers
 from gpux.adapters.postgres.market import PgMarketReads
 from gpux.adapters.postgres.orders import PgOrders
 from gpux.adapters.postgres.outages import PgOutages
@@ -27,6 +27,7 @@ class PgUnitOfWork:
     halts: PgHalts
     contracts: PgContracts
     outages: PgOutages
+    transfers: PgTransfers
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -44,6 +45,7 @@ class PgUnitOfWork:
         self.halts = PgHalts(conn)
         self.contracts = PgContracts(conn)
         self.outages = PgOutages(conn)
+        self.transfers = PgTransfers(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,

@@ -34,6 +34,7 @@ STATUS: dict[type[e.ExchangeError], tuple[int, str]] = {
     e.AccountHalted: (403, "Account halted"),
     e.MarketHalted: (409, "Market halted"),
     e.InsufficientFunds: (409, "Insufficient funds"),
+    e.ReferenceReused: (409, "Reference reused"),
     e.PriceOutOfBand: (422, "Price out of band"),
     e.NotFound: (404, "Not found"),
     e.AlreadyExists: (409, "Already exists"),

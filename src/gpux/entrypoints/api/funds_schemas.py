@@ -13,10 +13,16 @@ from gpux.service.ledger_ports import Balance, Entry
 
 
 class AmountIn(BaseModel):
-    model_config = ConfigDict(extra="forbid",
-                              json_schema_extra={"examples": [{"amount": "25000.00"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"amount": "25000.00", "reference": "wire-2026-11-29-0042"}]})
 
     amount: Decimal = Field(description="USD, positive, at most 6 decimal places")
+    reference: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
+        description="your id of the transfer (e.g. the bank's): repeating a deposit or "
+                    "withdrawal with the same reference moves nothing and answers with "
+                    "`Idempotent-Replayed: true`; the same reference with another amount is "
+                    "refused (409 reference_reused)")
 
 
 class BalanceOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from starlette.responses import Response
 
 from gpux.entrypoints.api.auth import Caller, Svc
 from gpux.entrypoints.api.deps import page_limit
@@ -17,20 +18,29 @@ from gpux.entrypoints.api.funds_schemas import (
     MarketOut,
     StatementOut,
 )
+from gpux.service.funds import Moved
 
 router = APIRouter(route_class=ExactJSONRoute, tags=["funds"])
 
 
+def _moved(moved: Moved) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if moved.replayed else {}
+    return Response(BalanceOut.of(moved.balance).model_dump_json(), status_code=201,
+                    media_type="application/json", headers=headers)
+
+
 @router.post("/accounts/{account_id}/deposits", status_code=201, response_model=BalanceOut)
-async def deposit(account_id: str, body: AmountIn, caller: Caller, svc: Svc) -> BalanceOut:
-    """Record money received for an account (admin only); its balances after."""
-    return BalanceOut.of(await svc.funds.deposit(caller, account_id, body.amount))
+async def deposit(account_id: str, body: AmountIn, caller: Caller, svc: Svc) -> Response:
+    """Record money received for an account (admin only); its balances after. Give a
+    `reference` to make a retry safe."""
+    return _moved(await svc.funds.deposit(caller, account_id, body.amount, body.reference))
 
 
 @router.post("/accounts/{account_id}/withdrawals", status_code=201, response_model=BalanceOut)
-async def withdraw(account_id: str, body: AmountIn, caller: Caller, svc: Svc) -> BalanceOut:
-    """Pay money out of an account's available balance (admin only); its balances after."""
-    return BalanceOut.of(await svc.funds.withdraw(caller, account_id, body.amount))
+async def withdraw(account_id: str, body: AmountIn, caller: Caller, svc: Svc) -> Response:
+    """Pay money out of an account's available balance (admin only); its balances after.
+    Give a `reference` to make a retry safe."""
+    return _moved(await svc.funds.withdraw(caller, account_id, body.amount, body.reference))
 
 
 @router.get("/accounts/{account_id}/statement", response_model=StatementOut)
