@@ -89,6 +89,11 @@ async def _sold(conn: AsyncConnection, ask_ids: Sequence[int]) -> dict[int, list
 
 async def _driver(conn: AsyncConnection) -> Any:
     """The asyncpg connection under `conn`, in its transaction, for COPY."""
+    # SQLAlchemy's asyncpg adapter sends BEGIN with its own first statement: until then the
+    # driver connection is in autocommit, and a FOR UPDATE or an outbox row written through
+    # it would not belong to the transaction (row locks released at once, rows kept on
+    # rollback). One statement through SQLAlchemy opens the transaction first.
+    await conn.execute(text("SELECT 1"))
     raw = await conn.get_raw_connection()
     return raw.driver_connection
 
