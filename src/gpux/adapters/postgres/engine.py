@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from gpux.domain.jsonio import dumps, loads
 
@@ -58,3 +61,14 @@ async def recreate_database(server_url: str, name: str) -> str:
     await admin_sql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
                     f'CREATE DATABASE "{name}"')
     return database_url_for(server_url, name)
+
+
+async def driver_in_transaction(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`, inside `conn`'s transaction (for COPY and
+    fetches that skip SQLAlchemy's result machinery)."""
+    # SQLAlchemy's asyncpg adapter sends BEGIN with its own first statement: until then the
+    # driver connection is in autocommit, and a FOR UPDATE or a row written through it would
+    # not belong to the transaction (locks released at once, rows kept on rollback).
+    await conn.execute(text("SELECT 1"))
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection

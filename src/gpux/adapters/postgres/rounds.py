@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gpux.adapters.postgres.engine import driver_in_transaction
 from gpux.adapters.postgres.ledger import PgLedger
 from gpux.adapters.postgres.tables import (
     auctions,
@@ -87,17 +88,6 @@ async def _sold(conn: AsyncConnection, ask_ids: Sequence[int]) -> dict[int, list
     return sold
 
 
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under `conn`, in its transaction, for COPY."""
-    # SQLAlchemy's asyncpg adapter sends BEGIN with its own first statement: until then the
-    # driver connection is in autocommit, and a FOR UPDATE or an outbox row written through
-    # it would not belong to the transaction (row locks released at once, rows kept on
-    # rollback). One statement through SQLAlchemy opens the transaction first.
-    await conn.execute(text("SELECT 1"))
-    raw = await conn.get_raw_connection()
-    return raw.driver_connection
-
-
 def _ask(r: Any, sold: Mapping[int, list[SoldRange]]) -> OpenAsk:
     return OpenAsk(r["id"], r["account_id"], r["pool_id"], r["gpus"], r["price"],
                    r["starts_at"], r["ends_at"], tuple(sold.get(r["id"], ())),
@@ -113,7 +103,7 @@ class _Freeze:
 
     async def open_orders(self, partition: str, cutoff: datetime) -> OpenOrders:
         # Read straight through the driver: at 10,000 orders the ORM-free rows are ~3x faster.
-        pg = await _driver(self.conn)
+        pg = await driver_in_transaction(self.conn)
         pool_list = tuple(OpenPool(r["id"], r["provider_id"], r["gpu"], r["region"], r["uptime"])
                           for r in await pg.fetch(_POOLS, partition))
         rows = await pg.fetch(_OPEN_ORDERS, partition, cutoff)
@@ -211,7 +201,7 @@ class _Commit:
         ids = list((await self.conn.execute(
             text("SELECT nextval(pg_get_serial_sequence('fills', 'id')) "
                  "FROM generate_series(1, :n)"), {"n": len(fill_list)})).scalars())
-        pg = await _driver(self.conn)
+        pg = await driver_in_transaction(self.conn)
         await pg.copy_records_to_table("fills", columns=[
             "id", "auction_id", "order_id", "account_id", "side", "alternative", "leg",
             "pool_id", "starts_at", "ends_at", "gpus", "amount"], records=[
@@ -238,7 +228,7 @@ class _Commit:
                 update(contracts).where(contracts.c.id == func.any(_IDS))
                 .values(superseded_at=func.now()), {"ids": list(split.superseded)})
         if split.contracts:
-            pg = await _driver(self.conn)
+            pg = await driver_in_transaction(self.conn)
             await pg.copy_records_to_table("contracts", columns=[
                 "fill_id", "holder_id", "provider_id", "pool_id", "gpus", "starts_at",
                 "ends_at", "price", "parent_id", "offer_id"], records=[
@@ -286,7 +276,7 @@ def _closed(rows: Any) -> list[ClosedOrder]:
 
 async def _add_events(conn: AsyncConnection, events: Sequence[Event]) -> None:
     if events:
-        pg = await _driver(conn)
+        pg = await driver_in_transaction(conn)
         await pg.copy_records_to_table(
             "outbox", columns=["stream", "event_id", "payload"],
             records=[(e.stream, e.event_id, dumps(e.payload, indent=None)) for e in events])

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gpux.adapters.postgres.engine import driver_in_transaction
 from gpux.adapters.postgres.ledger import PgLedger
 from gpux.domain import ledger
 
@@ -57,9 +58,7 @@ async def seed_market(conn: AsyncConnection, book: Mapping[str, Any], horizon_st
     bids: Sequence[Mapping[str, Any]] = book["bids"]
     providers = {p["provider"] for p in pools} | {a["seller"] for a in asks}
     buyers = {b["buyer"] for b in bids} - providers
-    raw = await conn.get_raw_connection()
-    pg = raw.driver_connection
-    assert pg is not None
+    pg = await driver_in_transaction(conn)
     await pg.copy_records_to_table("accounts", columns=["id", "name", "role"], records=[
         (prefix + a, a, role) for role, names in (("provider", providers), ("buyer", buyers))
         for a in sorted(names)])
