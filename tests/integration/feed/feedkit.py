@@ -1,5 +1,10 @@
 """A running exchange for the feed, SDK and CLI tests: uvicorn on a free port, three accounts,
-an ask and two bids, and a helper that clears rounds until one has bids."""
+an ask and two bids, and a helper that clears rounds until every seeded bid has left the book.
+
+Rounds cut off every second, so a cutoff may fall between two bids of `seed_book`: the first
+round then holds only some of them. Clearing therefore goes on until each bid seeded so far
+has left the book, not merely until some round had bids (that stopped the worker with uni's
+bid still open, and the tests waiting for uni's fill hung)."""
 
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ class Exchange:
     url: str
     res: Any
     keys: dict[str, str] = field(default_factory=dict)
+    seeded: list[tuple[str, int]] = field(default_factory=list)  # (account, bid id)
 
     @property
     def ws_url(self) -> str:
@@ -63,9 +69,21 @@ class Exchange:
                         "legs": [{"gpus": gpus, "duration_hours": 10, "gpu": ["H100"],
                                   "regions": ["us-east"]}]}]})
                 assert r.status_code in (200, 201), r.text
+                self.seeded.append((who, int(r.json()["id"])))
+
+    async def _open_seeded_bids(self) -> list[tuple[str, int]]:
+        still = []
+        for who, order_id in self.seeded:
+            async with self.http(who) as c:
+                r = await c.get(f"/orders/{order_id}")
+                assert r.status_code == 200, r.text
+                if r.json()["status"] == "open":
+                    still.append((who, order_id))
+        return still
 
     async def clear_until_traded(self, timeout: float = 60.0) -> int:
-        """Run the worker until a round with bids has cleared; that auction's id."""
+        """Run the worker until every seeded bid has left the book (a cutoff may fall between
+        two of them, so that takes more than one round); the last round with bids."""
         from gpux.entrypoints.worker import run_worker
 
         stop = asyncio.Event()
@@ -74,16 +92,19 @@ class Exchange:
         try:
             async with httpx.AsyncClient(base_url=self.url) as http:
                 while time.monotonic() < deadline:
-                    page = (await http.get("/auctions?limit=5")).json()
-                    done = [a for a in page["items"]
-                            if a["status"] == "cleared" and a["bids"] > 0]
-                    if done:
-                        return int(done[0]["id"])
+                    # Bids first: the round that took the last of them committed with it, so
+                    # the auctions read after this one include that round.
+                    if not await self._open_seeded_bids():
+                        page = (await http.get("/auctions?limit=20")).json()
+                        done = [a for a in page["items"]
+                                if a["status"] == "cleared" and a["bids"] > 0]
+                        if done:
+                            return int(done[0]["id"])
                     await asyncio.sleep(0.2)
         finally:
             stop.set()
             await worker
-        raise AssertionError("no round with bids cleared in time")
+        raise AssertionError(f"seeded bids still open: {await self._open_seeded_bids()}")
 
 
 async def fund(admin: httpx.AsyncClient, account_id: str) -> None:

@@ -6,8 +6,7 @@ import asyncio
 import itertools
 from typing import Any
 
-import pytest
-from feedkit import Exchange
+from feedkit import HOUR, Exchange, iso, start_hour
 from websockets.asyncio.client import ClientConnection, connect
 
 from gpux.domain.jsonio import dumps, loads
@@ -15,20 +14,24 @@ from gpux.domain.jsonio import dumps, loads
 
 async def _next(ws: ClientConnection, timeout: float = 30.0, *,
                 skip: tuple[str, ...] = ("heartbeat",)) -> dict[str, Any]:
-    while True:
-        msg: dict[str, Any] = loads(await asyncio.wait_for(ws.recv(), timeout))
-        if msg.get("type") not in skip:
-            return msg
+    # One deadline for the whole wait: heartbeats arrive every second, so a timeout per
+    # message received would never expire while the awaited message never came.
+    async with asyncio.timeout(timeout):
+        while True:
+            msg: dict[str, Any] = loads(str(await ws.recv()))
+            if msg.get("type") not in skip:
+                return msg
 
 
 async def _until(ws: ClientConnection, want: Any, timeout: float = 60.0) -> list[dict[str, Any]]:
     """Messages up to and including the first for which `want` holds."""
     seen: list[dict[str, Any]] = []
-    while True:
-        msg = await _next(ws, timeout)
-        seen.append(msg)
-        if want(msg):
-            return seen
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = await _next(ws, timeout)
+            seen.append(msg)
+            if want(msg):
+                return seen
 
 
 async def _send(ws: ClientConnection, **op: Any) -> None:
@@ -72,8 +75,6 @@ async def test_a_subscriber_gets_a_snapshot_then_the_rounds_updates_with_sequenc
         assert "account_id" not in dumps(after[-1])
 
 
-@pytest.mark.skip(reason="hung once in a fresh-clone CI run on 2026-11-29 (waiting for private "
-                  "fill updates); to be fixed with the SDK resume test")
 async def test_private_channels_need_a_key_and_carry_only_the_accounts_own_messages(
         exchange: Exchange) -> None:
     async with connect(exchange.ws_url) as anon:
@@ -96,12 +97,61 @@ async def test_private_channels_need_a_key_and_carry_only_the_accounts_own_messa
         await exchange.seed_book()
         await exchange.clear_until_traded()
         for ws, me in ((lab, "lab"), (uni, "uni")):
-            msgs = await _until(ws, lambda m: m.get("channel") == "orders")
+            msgs = await _until(ws, lambda m: m.get("channel") == "orders"
+                                and m["data"]["status"] == "filled")
             fills = [m for m in msgs if m.get("channel") == "fills"]
             assert fills and all(m["data"]["account_id"] == me for m in fills)
-            assert msgs[-1]["data"]["status"] == "filled"
-            assert msgs[-1]["data"]["account_id"] == me
+            orders = [m for m in msgs if m.get("channel") == "orders"]
+            assert [m["data"].get("event") for m in orders[:1]] == ["placed"]
+            assert all(m["data"]["account_id"] == me for m in orders)
             assert all("prev" not in m for m in msgs)
+
+
+async def test_the_orders_channel_carries_each_order_as_it_is_placed_and_cancelled(
+        exchange: Exchange) -> None:
+    from sqlalchemy import text
+
+    from gpux.adapters.redis.streams import OutboxRelay
+
+    relay = OutboxRelay(exchange.res.engine, exchange.res.redis, maxlen=1000)
+    h0 = start_hour()
+    bid = {"client_order_id": "b1", "alternatives": [{
+        "value": "100", "earliest_start": iso(h0), "latest_end": iso(h0 + 24 * HOUR),
+        "legs": [{"gpus": 2, "duration_hours": 4, "gpu": ["H100"]}]}]}
+    async with connect(exchange.ws_url, additional_headers=_auth(exchange.keys["lab"])) as lab, \
+            connect(exchange.ws_url, additional_headers=_auth(exchange.keys["uni"])) as uni, \
+            connect(exchange.ws_url, additional_headers=_auth(exchange.keys["acme"])) as acme:
+        for ws in (lab, uni, acme):
+            await _next(ws)
+            await _send(ws, op="subscribe", channel="orders")
+            await _until(ws, lambda m: m.get("type") == "snapshot")
+        async with exchange.http("lab") as http:
+            placed = (await http.post("/bids", json=bid)).json()
+            # The event is in the outbox with the order itself, before any relay runs.
+            async with exchange.res.engine.connect() as conn:
+                held = (await conn.execute(text(
+                    "SELECT count(*) FROM outbox WHERE event_id = :e AND published_at IS NULL"),
+                    {"e": f"order:{placed['id']}:placed"})).scalar_one()
+            assert held == 1
+            r = await http.delete(f"/orders/{placed['id']}")
+            assert r.json()["status"] == "cancelled", r.text
+        async with exchange.http("acme") as http:
+            ask = (await http.post("/asks", json={
+                "client_order_id": "a1", "pool": "acme-h100", "gpus": 4,
+                "starts_at": iso(h0), "ends_at": iso(h0 + 8 * HOUR), "price": "1.50"})).json()
+        async with exchange.http("uni") as http:
+            mine = (await http.post("/bids", json={**bid, "client_order_id": "u1"})).json()
+        assert await relay.publish_once() >= 4
+        got = [m["data"] for m in await _until(
+            lab, lambda m: m.get("data", {}).get("event") == "cancelled")]
+        assert [(d["order_id"], d["event"], d["status"], d["side"]) for d in got] == [
+            (placed["id"], "placed", "open", "bid"),
+            (placed["id"], "cancelled", "cancelled", "bid")]
+        first = (await _next(acme))["data"]
+        assert (first["order_id"], first["event"], first["side"]) == (ask["id"], "placed", "ask")
+        # uni's first update is its own order: lab's never reached it.
+        theirs = (await _next(uni))["data"]
+        assert (theirs["order_id"], theirs["account_id"]) == (mine["id"], "uni")
 
 
 async def test_a_client_that_reconnects_with_its_last_seq_gets_exactly_what_it_missed(
@@ -160,3 +210,25 @@ async def test_bad_ops_are_answered_with_an_error_naming_the_field(exchange: Exc
     async with connect(exchange.ws_url, additional_headers=_auth("nope")) as ws:
         err = await _next(ws)
         assert err["code"] == "unauthenticated"
+
+
+async def test_a_halt_writes_a_cancelled_event_for_each_order_it_cancels(
+        exchange: Exchange) -> None:
+    from sqlalchemy import text
+
+    h0 = start_hour()
+    async with exchange.http("lab") as http:
+        ids = [(await http.post("/bids", json={
+            "client_order_id": f"h{k}", "alternatives": [{
+                "value": "100", "earliest_start": iso(h0), "latest_end": iso(h0 + 24 * HOUR),
+                "legs": [{"gpus": 1, "duration_hours": 4, "gpu": ["H100"]}]}]})).json()["id"]
+               for k in range(2)]
+        r = await http.post("/accounts/lab/halt")
+        assert r.status_code == 200, r.text
+    async with exchange.res.engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT payload FROM outbox WHERE stream = :s ORDER BY id"),
+            {"s": exchange.res.settings.orders_stream})).scalars().all()
+    assert [(p["order_id"], p["event"], p["status"]) for p in rows] == [
+        (ids[0], "placed", "open"), (ids[1], "placed", "open"),
+        (ids[0], "cancelled", "cancelled"), (ids[1], "cancelled", "cancelled")]

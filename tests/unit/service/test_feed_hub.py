@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from gpux.service.feed import FeedHub, Subscriber
 from gpux.service.feed_ports import ZERO, FeedEvent, seq_key
@@ -65,7 +66,7 @@ class FixedClock:
         return datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _drain(sub: Subscriber) -> list[dict[str, object]]:
+def _drain(sub: Subscriber) -> list[dict[str, Any]]:
     out = []
     while not sub.queue.empty():
         out.append(json.loads(sub.queue.get_nowait()))
@@ -133,4 +134,45 @@ async def test_a_subscriber_that_falls_too_far_behind_is_marked_lagging() -> Non
     for k in range(20):
         await hub.dispatch("a", source.add("a", {"type": "auction", "auction_id": k}))
     assert sub.lagging.is_set()
+    await hub.close()
+
+
+class GatedQueries(FakeQueries):
+    """Holds the private snapshot query until `gate` is set (a slow snapshot)."""
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.orders: list[dict[str, object]] = []
+
+    async def open_orders(self, account_id: str) -> list[dict[str, object]]:
+        await self.gate.wait()
+        return self.orders
+
+
+async def test_a_private_event_arriving_while_the_snapshot_is_read_follows_it_once() -> None:
+    source = FakeSource()
+    queries = GatedQueries()
+    hub = FeedHub(source, queries, FixedClock(), STREAMS)
+    await hub.start()
+    # The process's reader is behind: `seen` is in the stream (and the snapshot) already.
+    seen = source.add("o", {"type": "order", "account_id": "lab", "order_id": 1,
+                            "status": "filled"})
+    sub = Subscriber("lab", 100)
+    task = asyncio.create_task(hub.subscribe(sub, "orders"))
+    await asyncio.sleep(0.01)
+    # In the gap between the snapshot's head and the subscription going live, the reader
+    # dispatches the old entry and a new one.
+    await hub.dispatch("o", seen)
+    new = source.add("o", {"type": "order", "account_id": "lab", "order_id": 2,
+                           "status": "cancelled"})
+    await hub.dispatch("o", new)
+    queries.gate.set()
+    await task
+    later = source.add("o", {"type": "order", "account_id": "lab", "order_id": 3,
+                             "status": "filled"})
+    await hub.dispatch("o", later)
+    snap, *updates = _drain(sub)
+    assert (snap["type"], snap["seq"]) == ("snapshot", seen.seq)
+    assert [m["data"]["order_id"] for m in updates] == [2, 3]
+    assert all(m["type"] == "update" for m in updates)
     await hub.close()

@@ -27,7 +27,9 @@ from gpux.service.ports import Admission, Order
 # count is kept on that row by triggers on `orders`, migration 0005), and a halt (which sets
 # the row's `halted` fence) cannot race a bid in. No balance row is touched unless the order
 # goes in, and a concurrent twin (same client order id) fails the unique constraint, undoing
-# the whole statement; the caller then runs it again, and finds the twin.
+# the whole statement; the caller then runs it again, and finds the twin. The order's `placed`
+# event ($9: the orders stream) goes into the outbox in the same statement (`ev`), so the
+# private `orders` feed channel carries it exactly when the bid is in the book.
 PLACE_BID = """
 WITH a AS (
   SELECT halted FROM accounts WHERE id = $1
@@ -49,9 +51,16 @@ WITH a AS (
                       max_value, request)
   SELECT $1, 'bid', $2, $4, $5::timestamptz, $6::timestamptz, $7::numeric, $8::jsonb
   FROM h
-  RETURNING id, status, created_at, updated_at
+  RETURNING id, status, created_at, updated_at, account_id, client_order_id
 ), t AS (
   SELECT nextval('ledger_tx_id_seq') AS tx_id FROM o
+), ev AS (
+  INSERT INTO outbox (stream, event_id, payload)
+  SELECT $9, 'order:' || o.id || ':placed',
+         jsonb_build_object('type', 'order', 'event', 'placed', 'order_id', o.id,
+                            'account_id', o.account_id, 'side', 'bid',
+                            'client_order_id', o.client_order_id, 'status', o.status)
+  FROM o
 ), posted AS (
   INSERT INTO ledger_entries (tx_id, account_id, bucket, kind, amount, order_id)
   SELECT t.tx_id, $1, p.bucket, 'hold', p.amount, o.id
@@ -95,8 +104,10 @@ async def _keep_session(_: asyncpg.Connection) -> None:
 class PgOrderEntry:
     """`OrderEntry` on an asyncpg pool of its own (opened by `open`, or on first use)."""
 
-    def __init__(self, database_url: str, pool_size: int = 24) -> None:
+    def __init__(self, database_url: str, pool_size: int = 24, *,
+                 orders_stream: str = "gpux:orders") -> None:
         self._dsn = asyncpg_dsn(database_url)
+        self._orders_stream = orders_stream
         self._size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
@@ -118,7 +129,7 @@ class PgOrderEntry:
                         request: dict[str, Any], max_open_orders: int) -> Admission | None:
         pool = await self._connections()
         args = (account_id, bid.client_order_id, max_open_orders, partition, bid.starts_at,
-                bid.ends_at, bid.max_value, dumps(request, indent=None))
+                bid.ends_at, bid.max_value, dumps(request, indent=None), self._orders_stream)
         async with pool.acquire() as conn:
             try:
                 row = await conn.fetchrow(PLACE_BID, *args)

@@ -1,4 +1,8 @@
-"""Orders on PostgreSQL: asks, reads, lists and cancels (bids go in through `entry.py`)."""
+"""Orders on PostgreSQL: asks, reads, lists and cancels (bids go in through `entry.py`).
+
+An ask placed and a cancel each put their order event (`placed`, `cancelled`,
+`cancel_requested`) into the outbox in the order change's own transaction, for the private
+`orders` feed channel."""
 
 from __future__ import annotations
 
@@ -29,6 +33,19 @@ RETURNING id, status, created_at, updated_at
 """).bindparams(bindparam("request", type_=JSONB))
 
 
+_EVENT = text("""
+INSERT INTO outbox (stream, event_id, payload) VALUES (:stream, :event_id, :payload)
+ON CONFLICT (event_id) DO NOTHING
+""").bindparams(bindparam("payload", type_=JSONB))
+
+
+def order_event(order: Order, event: str) -> dict[str, object]:
+    """The `orders` stream payload of an order-entry event (`placed`, `cancelled`, ...)."""
+    return {"type": "order", "event": event, "order_id": order.id,
+            "account_id": order.account_id, "side": order.side,
+            "client_order_id": order.client_order_id, "status": order.status}
+
+
 def _order(row: Row[Any]) -> Order:
     return Order(*tuple(row))
 
@@ -40,8 +57,14 @@ def _select() -> Select[Any]:
 class PgOrders:
     """`OrderRepository` on PostgreSQL."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, orders_stream: str = "gpux:orders") -> None:
         self._conn = conn
+        self._orders_stream = orders_stream
+
+    async def _event(self, order: Order, event: str) -> None:
+        await self._conn.execute(_EVENT, {
+            "stream": self._orders_stream, "event_id": f"order:{order.id}:{event}",
+            "payload": order_event(order, event)})
 
     async def add_ask(self, account_id: str, ask: AskOrder, partition: str,
                       request: dict[str, Any]) -> Order | None:
@@ -53,9 +76,11 @@ class PgOrders:
             "request": doc})).first()
         if row is None:
             return None
-        return Order(row.id, account_id, "ask", ask.client_order_id, row.status, ask.starts_at,
-                     ask.ends_at, ask.pool, ask.gpus, ask.price, None, None, False, doc,
-                     row.created_at, row.updated_at)
+        order = Order(row.id, account_id, "ask", ask.client_order_id, row.status, ask.starts_at,
+                      ask.ends_at, ask.pool, ask.gpus, ask.price, None, None, False, doc,
+                      row.created_at, row.updated_at)
+        await self._event(order, "placed")
+        return order
 
     async def get(self, account_id: str, order_id: int, *, for_update: bool = False
                   ) -> Order | None:
@@ -89,4 +114,6 @@ class PgOrders:
             {"cancel_requested": True} if pending else {"status": "cancelled"})
         stmt = (update(orders).where(orders.c.id == order_id)
                 .values(**values, updated_at=text("now()")).returning(*_COLUMNS))
-        return _order((await self._conn.execute(stmt)).one())
+        order = _order((await self._conn.execute(stmt)).one())
+        await self._event(order, "cancel_requested" if pending else "cancelled")
+        return order

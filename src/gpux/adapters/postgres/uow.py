@@ -29,8 +29,9 @@ class PgUnitOfWork:
     outages: PgOutages
     transfers: PgTransfers
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, orders_stream: str = "gpux:orders") -> None:
         self._engine = engine
+        self._orders_stream = orders_stream  # where order-entry events go (the outbox)
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -39,10 +40,10 @@ class PgUnitOfWork:
         self._conn = conn
         self.accounts = PgAccounts(conn)
         self.pools = PgPools(conn)
-        self.orders = PgOrders(conn)
+        self.orders = PgOrders(conn, self._orders_stream)
         self.market = PgMarketReads(conn)
         self.ledger = PgLedger(conn)
-        self.halts = PgHalts(conn)
+        self.halts = PgHalts(conn, self._orders_stream)
         self.contracts = PgContracts(conn)
         self.outages = PgOutages(conn)
         self.transfers = PgTransfers(conn)
@@ -68,8 +69,9 @@ class PgUnitOfWork:
 class PgUnitOfWorkFactory:
     """Makes a `PgUnitOfWork` per use case."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, orders_stream: str = "gpux:orders") -> None:
         self.engine = engine
+        self.orders_stream = orders_stream
 
     def __call__(self) -> PgUnitOfWork:
-        return PgUnitOfWork(self.engine)
+        return PgUnitOfWork(self.engine, self.orders_stream)
