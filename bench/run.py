@@ -4,11 +4,17 @@
                         [--time-limit 30] [--big-time-limit 120] [--seeds 1]
                         [--methods gpux,greedy,cpsat,cpsat-warm,highs] [--no-lp]
                         [--out bench/out/results.json] [--resume]
+    python -m bench.run --reference [--sizes 1000] [--seeds 1,2]
 
 Each (instance, method) runs in a fresh `python -m bench.worker` child, one after another,
 so timings do not compete for the two cores and each peak RSS is that method's own. Market
 sizes above `--gpux-only-above` bids run gpux alone, with `--big-time-limit`: the naive
 enumeration there has millions of columns and tens of millions of nonzeros.
+
+`--reference` is the targets' yardstick: gpux, plain CP-SAT and HiGHS each warm-started
+from greedy, 600 s each (`--time-limit` still overrides), no LP, no CATS, rows saved to
+`bench/out/reference.json`; `--against` that file adds each instance's best reference
+surplus to the report, and gpux's share of it.
 """
 
 from __future__ import annotations
@@ -27,22 +33,38 @@ from bench.report import print_report
 from bench.worker import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_METHODS = "gpux,cpsat-warm,highs-warm"
+REFERENCE_SECONDS = 600.0
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="100,1000,10000,50000", help="market sizes in bids")
     ap.add_argument("--cats", default="100x500,200x1000,400x2000", help="CATS goods x bids")
-    ap.add_argument("--time-limit", type=float, default=30.0)
+    ap.add_argument("--time-limit", type=float, default=None, help="30 (600 with --reference)")
     ap.add_argument("--big-time-limit", type=float, default=120.0)
     ap.add_argument("--gpux-only-above", type=int, default=10_000)
     ap.add_argument("--seeds", default="1", help="comma-separated seeds")
     ap.add_argument("--methods", default="gpux,greedy,cpsat,cpsat-warm,highs")
     ap.add_argument("--no-lp", action="store_true", help="skip the LP-relaxation bound")
-    ap.add_argument("--out", default="bench/out/results.json")
+    ap.add_argument("--out", default=None,
+                    help="bench/out/results.json (reference.json with --reference)")
+    ap.add_argument("--reference", action="store_true",
+                    help="10-minute reference runs: gpux, cpsat-warm, highs-warm; no LP")
+    ap.add_argument("--against", default=None,
+                    help="a --reference run's rows, to compare surpluses with")
     ap.add_argument("--resume", action="store_true",
                     help="keep rows already in --out and run only the missing ones")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.reference:
+        args.methods, args.no_lp, args.cats = REFERENCE_METHODS, True, ""
+        if "--sizes" not in (argv if argv is not None else sys.argv):
+            args.sizes = "1000"
+    if args.time_limit is None:
+        args.time_limit = REFERENCE_SECONDS if args.reference else 30.0
+    if args.out is None:
+        args.out = "bench/out/reference.json" if args.reference else "bench/out/results.json"
+    return args
 
 
 def _split(text: str) -> list[str]:
@@ -115,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr, flush=True)
         rows.append(row)
         out.write_text(json.dumps({"argv": sys.argv, "rows": rows}, indent=1, default=str))
-    print_report(rows)
+    reference: list[dict[str, Any]] = []
+    if args.against:
+        reference = json.loads(Path(args.against).read_text())["rows"]
+    print_report(rows, reference)
     return 0
 
 

@@ -16,11 +16,12 @@ from gpux.clearing.allocation import Allocation, Placement
 from gpux.clearing.bound import relaxation_bound
 from gpux.clearing.check import check_result
 from gpux.clearing.instance import Instance, IntArray, prepare
+from gpux.clearing.lpguide import MAX_CANDIDATES
 from gpux.clearing.pricing import Prices, clearing_prices
 from gpux.clearing.solver import Solution, SolveParams, solve
 from gpux.clearing.supply import supply_by_ask
 from gpux.domain.book import Book
-from gpux.domain.money import from_micros
+from gpux.domain.money import from_micros, to_micros
 from gpux.domain.result import (
     AcceptedBid,
     LegFill,
@@ -40,6 +41,13 @@ RELATIVE_GAP = Decimal("0.0001")
 HEADROOM_SECONDS = 1.0
 HEADROOM_PER_BID = 1.2e-4
 HEADROOM_MAX_SHARE = 0.1
+# Below this many seconds left, the relaxation bound is not even started.
+MIN_BOUND_SECONDS = 0.5
+# Enumerating placements stops at this share of the time limit (less the headroom): under a
+# small limit on a large book (10,000 bids in 5 s), bids past it get no candidates rather
+# than leave no time for a solution (measured: prepare 2.4 s there on a quiet machine, 5 s
+# under load).
+PREPARE_SHARE = 0.4
 
 
 def headroom(time_limit: float, bids: int) -> float:
@@ -115,23 +123,38 @@ def clear(book: Book, params: SolveParams | None = None) -> Result:
     """Solve, price and check one auction's book."""
     params = params or SolveParams()
     started = time.monotonic()
-    instance = prepare(book)
-    prepared = time.monotonic()
     # The time limit covers the whole clearing: what preparing left (less the headroom for
     # assembling and checking the result) is shared out, and pricing and the bound get
     # whatever solving leaves of their shares.
     deadline = started + params.time_limit - headroom(params.time_limit, len(book.bids))
+    instance = prepare(book, deadline=started + (deadline - started) * PREPARE_SHARE)
+    prepared = time.monotonic()
     left = max(deadline - prepared, 0.0)
-    solution = solve(instance, dataclasses.replace(params, time_limit=left * SOLVE_SHARE))
+    # When every candidate fits the solver's cut relaxation, the solver proves the bound
+    # itself (tighter than the relaxation over all placements), so the bound's share of
+    # the time goes to solving; the relaxation only runs if some component went unbounded.
+    cut = not _incomplete(instance) and len(instance.candidates) <= MAX_CANDIDATES
+    solve_share = SOLVE_SHARE + (BOUND_SHARE if cut else 0.0)
+    solution = solve(instance, dataclasses.replace(params, time_limit=left * solve_share))
     allocation = to_allocation(instance, solution.chosen)
     solved = time.monotonic()
     after_solve = (deadline - solved) * PRICING_SHARE / (PRICING_SHARE + BOUND_SHARE)
     prices = clearing_prices(book, allocation,
                              time_limit=max(min(left * PRICING_SHARE, after_solve), 1.0))
     priced = time.monotonic()
-    lp_bound, bound_stats = relaxation_bound(
-        book, allocation, time_limit=max(min(left * BOUND_SHARE, deadline - priced), 0.5),
-        prices=[_price_array(book, prices)], target=solution.surplus)
+    searched = solution.stats.get("searched_components", 0)
+    lp_bound: int | None = None
+    bound_stats: dict[str, object] = {"method": "cut relaxation, in the solver"}
+    if deadline - priced < MIN_BOUND_SECONDS and instance.stats.get("pruned_by_deadline"):
+        # Out of time on a book too large for its limit (the relaxation's set-up alone takes
+        # seconds there): no allocation can earn more than every bid's best value.
+        bound_stats = {"method": "no time left: the sum of best values"}
+        lp_bound = sum(max(to_micros(a.value) for a in b.alternatives) for b in book.bids)
+    elif not cut or solution.stats.get("cut_bounded_components", 0) != searched:
+        lp_bound, bound_stats = relaxation_bound(
+            book, allocation,
+            time_limit=max(min(left * BOUND_SHARE, deadline - priced), MIN_BOUND_SECONDS),
+            prices=[_price_array(book, prices)], target=solution.surplus)
     if _incomplete(instance) and lp_bound is not None:
         # Candidates were capped, so the solver's bound covers only those it kept; only
         # the relaxation, which searches every placement, still bounds the whole book.
@@ -176,7 +199,8 @@ def _within_gap(solution: Solution) -> bool:
 
 def _incomplete(instance: Instance) -> bool:
     """Whether preparing the instance cut placements that might have been profitable."""
-    return any(instance.stats.get(k) for k in ("pruned_combinations", "pruned_per_bid_cap"))
+    return any(instance.stats.get(k)
+               for k in ("pruned_combinations", "pruned_per_bid_cap", "pruned_by_deadline"))
 
 
 def _gap(solution: Solution) -> Decimal:

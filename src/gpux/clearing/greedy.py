@@ -6,6 +6,7 @@ baseline every benchmark compares against.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -138,8 +139,13 @@ class Ledger:
                 self.own[key][leg.start:leg.end] += leg.gpus
 
 
-def greedy(instance: Instance, order: list[int] | None = None) -> list[int]:
-    """Accept bids in order of best margin per GPU-slot, each at its cheapest placement."""
+def greedy(instance: Instance, order: list[int] | None = None,
+           deadline: float | None = None) -> list[int]:
+    """Accept bids in order of best margin per GPU-slot, each at its cheapest placement.
+
+    Past `deadline` (a `time.monotonic()` value) it stops and returns what it accepted so
+    far, which is as valid as a whole run: the best bids per GPU-slot come first.
+    """
     ledger = Ledger(instance)
 
     def density(b: int) -> int:
@@ -155,7 +161,9 @@ def greedy(instance: Instance, order: list[int] | None = None) -> list[int]:
         order = sorted((b for b in range(len(instance.by_bid)) if instance.by_bid[b]),
                        key=density, reverse=True)
     chosen = []
-    for b in order:
+    for i, b in enumerate(order):
+        if deadline is not None and i % 64 == 0 and time.monotonic() > deadline:
+            break
         best = ledger.best(instance.by_bid[b])
         if best is not None:
             ledger.add(best)

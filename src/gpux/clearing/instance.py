@@ -12,6 +12,7 @@ candidates are numbered best margin first.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +38,8 @@ LARGE_BOOK_CANDIDATES = 1_000_000
 # combinations kept are those among the cheapest MAX_COMBINATIONS at some start.
 _BEAM = 4_096
 _NO_SUPPLY = np.int64(2**50)
+# Under a deadline, the share of the time to it that finding placements may take.
+FIND_SHARE = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +175,13 @@ def _combinations(options: list[tuple[IntArray, npt.NDArray[np.bool_], IntArray,
 
 def prepare(book: Book, *, max_combinations: int = MAX_COMBINATIONS,
             max_per_bid: int = MAX_CANDIDATES_PER_BID,
-            large_book: int = LARGE_BOOK_CANDIDATES) -> Instance:
-    """Index the book and enumerate every placement worth considering."""
+            large_book: int = LARGE_BOOK_CANDIDATES,
+            deadline: float | None = None) -> Instance:
+    """Index the book and enumerate every placement worth considering.
+
+    Past `deadline` (a `time.monotonic()` value) the bids not yet enumerated get no
+    candidates, so they lose; how many is `stats["pruned_by_deadline"]`.
+    """
     pool_index = {p.id: i for i, p in enumerate(book.pools)}
     buyers = {b.buyer for b in book.bids}
     groups = _supply_groups(book, pool_index, buyers)
@@ -220,10 +228,21 @@ def prepare(book: Book, *, max_combinations: int = MAX_COMBINATIONS,
         ok: npt.NDArray[np.bool_] = short[rows, lo + duration] == short[rows, lo]
         return ok
 
-    found: list[list[_Placements]] = []
-    pruned = capped = total_found = 0
-    for bid in book.bids:
-        mine: list[_Placements] = []
+    found: list[list[_Placements]] = [[] for _ in book.bids]
+    pruned = capped = total_found = late = 0
+    # Under a deadline the bids of most value per GPU-slot are enumerated first, so those
+    # a deadline cuts are the least valuable, not the last in the book.
+    order = _by_value_density(book) if deadline is not None else range(len(book.bids))
+    begun = time.monotonic()
+    # finding placements gets this share of the time to the deadline, building the
+    # candidates (as costly per candidate, measured at 10,000 bids) the rest
+    found_by = None if deadline is None else begun + FIND_SHARE * (deadline - begun)
+    for i, b in enumerate(order):
+        bid = book.bids[b]
+        mine = found[b]
+        if late or (found_by is not None and i % 64 == 0 and time.monotonic() > found_by):
+            late += 1
+            continue
         for k, alt in enumerate(bid.alternatives):
             value = to_micros(alt.value)
             starts = np.arange(alt.earliest_start, alt.latest_end - alt.span + 1)
@@ -252,15 +271,19 @@ def prepare(book: Book, *, max_combinations: int = MAX_COMBINATIONS,
                 if len(at):
                     mine.append(_Placements(k, value, starts[at], combo, floor, ceil))
                     total_found += len(at)
-        found.append(mine)
 
     per_bid = max_per_bid if total_found > large_book else None
     capped_per_bid = 0
     interned: dict[tuple[int, int, int, int], LegUse] = {}
     candidates: list[Candidate] = []
-    by_bid: list[list[int]] = []
-    for b, (bid, mine) in enumerate(zip(book.bids, found, strict=True)):
-        ids = []
+    by_bid: list[list[int]] = [[] for _ in book.bids]
+    for i, b in enumerate(order):
+        bid, mine = book.bids[b], found[b]
+        ids = by_bid[b]
+        if mine and deadline is not None and i % 64 == 0 and time.monotonic() > deadline:
+            # building candidates costs as much as finding them: the rest are cut too
+            late += sum(1 for rest in order[i:] if found[rest])
+            break
         values = [to_micros(alt.value) for alt in bid.alternatives]
         for k, s, where_pools, f, c in _best_first(mine, per_bid):
             alt = bid.alternatives[k]
@@ -274,12 +297,22 @@ def prepare(book: Book, *, max_combinations: int = MAX_COMBINATIONS,
             ids.append(len(candidates))
             candidates.append(Candidate(b, k, s, tuple(legs), values[k], f, c))
         capped_per_bid += sum(len(p.starts) for p in mine) - len(ids)
-        by_bid.append(ids)
     stats: dict[str, object] = {"candidates": len(candidates), "pruned_unprofitable": pruned,
                                 "pruned_combinations": capped,
-                                "pruned_per_bid_cap": capped_per_bid}
+                                "pruned_per_bid_cap": capped_per_bid,
+                                "pruned_by_deadline": late}
     return Instance(book, slots, [p.id for p in book.pools], groups, cap, cheapest, dearest,
                     candidates, by_bid, sellers_by_pool, stats)
+
+
+def _by_value_density(book: Book) -> list[int]:
+    """Bids by their best alternative's value per GPU-slot, most first."""
+    def density(b: int) -> int:
+        return max(to_micros(alt.value) // max(sum(leg.gpus * leg.duration for leg in alt.legs),
+                                               1)
+                   for alt in book.bids[b].alternatives)
+
+    return sorted(range(len(book.bids)), key=density, reverse=True)
 
 
 def _prefix(values: IntArray) -> IntArray:

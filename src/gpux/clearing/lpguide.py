@@ -63,7 +63,7 @@ def solve_lp(instance: Instance, bids: list[int], time_limit: float,
     cands = [c for b in bids for c in instance.by_bid[b]]
     if not cands or len(cands) > MAX_CANDIDATES or time_limit <= 0.05:
         return None
-    h = _relaxation(instance, cands, started, time_limit, fixed)
+    h = relaxation(instance, cands, started, time_limit, fixed)
     if h is None:
         return None
     left = time_limit - (time.monotonic() - started)
@@ -115,7 +115,7 @@ class MipRun:
                 when_done()
 
     def _solve(self) -> None:
-        h = _relaxation(self.instance, self.cands, self.started, self.time_limit, self.fixed)
+        h = relaxation(self.instance, self.cands, self.started, self.time_limit, self.fixed)
         if h is None:
             return
         n = len(self.cands)
@@ -148,7 +148,7 @@ class MipRun:
             data_in.user_interrupt = True
 
 
-def _relaxation(instance: Instance, cands: list[int], started: float, time_limit: float,
+def relaxation(instance: Instance, cands: list[int], started: float, time_limit: float,
                 fixed: list[int] | None = None) -> Any:
     """The HiGHS LP over `cands` (columns: candidates first, then supply), or None if too big.
 

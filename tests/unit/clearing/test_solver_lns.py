@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 import pytest
 from ortools.sat.python import cp_model
@@ -55,4 +56,6 @@ def test_a_component_too_big_for_the_whole_model_is_cleared_by_neighbourhood_sea
     book = read_book(generate_market(100, 4, slots=48))
     result = clear(book, SolveParams(time_limit=2.0, workers=2, seed=0))
     assert result.stats["lns_rounds"] > 0  # type: ignore[operator]
-    assert result.status == "feasible"
+    # the cut relaxation may prove a searched component optimal: only the gap decides
+    gap = (result.bound - result.surplus) / result.bound
+    assert (result.status == "optimal") == (gap <= Decimal("0.0001"))

@@ -1,0 +1,70 @@
+"""Deadlines inside the clearing: enumeration and greedy stop, the result is still valid."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from test_auction import tiny_books
+
+from gpux.clearing import auction as auction_module
+from gpux.clearing.auction import clear
+from gpux.clearing.check import check_result
+from gpux.clearing.greedy import greedy
+from gpux.clearing.instance import prepare
+from gpux.clearing.reference import reference_optimum
+from gpux.clearing.solver import SolveParams
+from gpux.domain.book import Book
+from gpux.domain.bookjson import read_book
+from gpux.domain.result import result_to_doc
+from gpux.marketgen.market import generate_market
+
+
+def market(bids: int) -> Book:
+    return read_book(generate_market(bids, seed=3))
+
+
+def test_bids_past_the_enumeration_deadline_get_no_candidates_and_are_counted() -> None:
+    b = market(200)
+    instance = prepare(b, deadline=time.monotonic() - 1.0)
+    assert instance.candidates == []
+    assert instance.stats["pruned_by_deadline"] == len(b.bids)
+
+
+def test_enumeration_without_a_deadline_cuts_no_bid() -> None:
+    instance = prepare(market(200))
+    assert instance.stats["pruned_by_deadline"] == 0
+    assert instance.candidates
+
+
+def test_greedy_past_its_deadline_accepts_nothing_more() -> None:
+    instance = prepare(market(200))
+    assert greedy(instance, deadline=time.monotonic() - 1.0) == []
+    assert greedy(instance)
+
+
+def test_a_clearing_whose_enumeration_ran_out_of_time_is_valid_and_bounded() -> None:
+    b = market(200)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auction_module, "PREPARE_SHARE", 0.0)  # the deadline is already past
+        result = clear(b, SolveParams(time_limit=5.0, workers=1, seed=1))
+    assert check_result(b, result_to_doc(result)) == []
+    assert result.stats["pruned_by_deadline"] == len(b.bids)
+    assert result.accepted == ()
+    assert result.status == "feasible"
+    assert result.bound > 0
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny_books())
+def test_the_bound_of_a_cut_enumeration_is_never_below_the_optimum(b: Book) -> None:
+    expected, _ = reference_optimum(b)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auction_module, "PREPARE_SHARE", 0.0)
+        patch.setattr(auction_module, "MIN_BOUND_SECONDS", 1e9)  # no time left for the LP
+        result = clear(b, SolveParams(time_limit=5.0, workers=1, seed=1))
+    assert check_result(b, result_to_doc(result)) == []
+    assert result.stats["bound"] == {"method": "no time left: the sum of best values"}
+    assert result.bound >= expected >= Decimal(0)
