@@ -80,6 +80,6 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> object:
     tag = uuid.uuid4().hex[:8]
     return Settings(
         database_url=database_url, redis_url=redis_url, data_dir=tmp_path / "data",
-        auction_interval_seconds=1.0, solve_time_limit_seconds=5.0,
+        auction_interval_seconds=1.0, solve_time_limit_seconds=5.0, order_entry_connections=4,
         fills_stream=f"test:{tag}:fills", auctions_stream=f"test:{tag}:auctions",
-        orders_stream=f"test:{tag}:orders")
+        orders_stream=f"test:{tag}:orders", supply_stream=f"test:{tag}:supply")

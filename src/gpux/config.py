@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     max_alternatives: int = Field(default=8, ge=1)
     max_legs: int = Field(default=8, ge=1)
     max_open_orders_per_account: int = Field(default=1000, ge=1)
+    order_entry_connections: int = Field(
+        default=16, ge=1, le=200,
+        description="PostgreSQL connections of an API process's order-entry pool, all opened "
+                    "and prepared at start (so the first bids under load wait for none)")
 
     # Funds and market integrity (docs/settlement.md)
     fee_bps: int = Field(default=0, ge=0, le=10_000,
@@ -128,12 +132,18 @@ class Settings(BaseSettings):
     auctions_stream: str = "gpux:auctions"
     orders_stream: str = Field(
         default="gpux:orders", description="order status changes (filled, cancelled, expired)")
+    supply_stream: str = Field(
+        default="gpux:supply", description="open supply and demand totals, whole, each time "
+                                           "the book changed (the feed's `supply` channel)")
 
     # WebSocket feed
     feed_heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="a heartbeat on every feed connection this often")
     feed_snapshot_rounds: int = Field(
         default=10, ge=1, le=500, description="rounds in an `auctions` snapshot")
+    feed_supply_seconds: float = Field(
+        default=5.0, gt=0, description="the worker leading the first partition republishes "
+                                       "`supply` this often if the book changed meanwhile")
     feed_queue_max: int = Field(
         default=1000, ge=10, description="messages a slow feed client may lag before it is "
                                           "closed (it resumes from its last sequence number)")

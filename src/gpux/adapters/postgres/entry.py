@@ -8,6 +8,7 @@ statement itself; this is the one place that steps around them.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -97,6 +98,9 @@ def asyncpg_dsn(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 async def _keep_session(_: asyncpg.Connection) -> None:
     """Skip asyncpg's reset on release (a round trip): this pool never changes a session."""
 
@@ -113,7 +117,8 @@ class PgOrderEntry:
         self._opening = asyncio.Lock()
 
     async def open(self) -> None:
-        """Open the pool with a few connections, so the first bids do not wait for them."""
+        """Open every connection of the pool and prepare the bid statement on each, so the
+        first bids under load wait for neither."""
         await self._connections()
 
     async def _connections(self) -> asyncpg.Pool:
@@ -121,9 +126,18 @@ class PgOrderEntry:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn, min_size=min(4, self._size), max_size=self._size,
-                        reset=_keep_session)
+                        self._dsn, min_size=self._size, max_size=self._size,
+                        reset=_keep_session, init=self._prepare,
+                        # Every lookup of the statement is by key: its generic plan is the
+                        # custom one, without planning it anew for each of the first bids.
+                        server_settings={"plan_cache_mode": "force_generic_plan"})
         return self._pool
+
+    async def _prepare(self, conn: asyncpg.Connection) -> None:
+        # Run once for an account that cannot exist: nothing is admitted or written, and the
+        # statement is parsed, planned and cached on this connection.
+        await conn.fetchrow(PLACE_BID, "", "", 0, "", _EPOCH, _EPOCH, 0, "{}",
+                            self._orders_stream)
 
     async def place_bid(self, account_id: str, bid: BidOrder, partition: str,
                         request: dict[str, Any], max_open_orders: int) -> Admission | None:

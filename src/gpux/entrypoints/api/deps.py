@@ -65,7 +65,8 @@ def build_services(res: Resources, pool_size: int = 8) -> Services:
     """
     engine = make_engine(res.database_url, pool_size=pool_size, pre_ping=False)
     settings = res.settings
-    entry = PgOrderEntry(res.database_url, orders_stream=settings.orders_stream)
+    entry = PgOrderEntry(res.database_url, pool_size=settings.order_entry_connections,
+                         orders_stream=settings.orders_stream)
     uow = PgUnitOfWorkFactory(engine, settings.orders_stream)
     # Pools, asks and bids join the partition of their regions (one, unless configured).
     partitions = settings.partition_map()
