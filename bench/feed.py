@@ -161,7 +161,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": redis_url,
            "GPUX_AUCTIONS_STREAM": stream, "GPUX_FILLS_STREAM": f"bench:{tag}:fills",
-           "GPUX_ORDERS_STREAM": f"bench:{tag}:orders", "GPUX_FEED_HEARTBEAT_SECONDS": "60",
+           "GPUX_ORDERS_STREAM": f"bench:{tag}:orders", "GPUX_SUPPLY_STREAM": f"bench:{tag}:supply",
+           "GPUX_FEED_HEARTBEAT_SECONDS": "60",
            "GPUX_LOG_FORMAT": "text"}
     gateway = subprocess.Popen(
         [sys.executable, "-m", "gpux.entrypoints.cli", "serve", "--no-worker", "--port",

@@ -283,7 +283,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
         name = make_url(db_url).database
         await _admin_sql(db_url, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "GPUX_ADMIN_KEY": ADMIN_KEY}
+    # The open-order cap is exact (counted under the funds lock): lift it, so that the
+    # accounts the busiest connections use measure order entry, not refusals.
+    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "GPUX_ADMIN_KEY": ADMIN_KEY,
+           "GPUX_MAX_OPEN_ORDERS_PER_ACCOUNT": "1000000"}
     report: dict[str, Any] = {"cpus": os.cpu_count(), "uvicorn_workers": args.workers,
                               "synchronous_commit": "off" if args.async_commit else "on",
                               "connections": args.connections, "accounts": args.accounts,

@@ -6,8 +6,10 @@
 
 It remembers each channel's last sequence number; after a dropped connection it reconnects
 (with backoff) and resubscribes with `since`, so the server replays what was missed. It drops
-repeats (a seq at or below the last one) and, on a public channel whose `prev` is not the
-last seq it saw, resubscribes from there. `last` may be saved and passed back as `since`.
+repeats (a seq at or below the last one) and, on an update whose `prev` is not the last seq it
+saw (on a private channel, whose numbers go 1, 2, 3, ...: a seq that is not the next), it
+resubscribes from there and drops that channel's updates until the server confirms, so the
+replay brings them back in order. `last` may be saved and passed back as `since`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 from gpux.client.errors import Unauthenticated
 from gpux.client.models import FeedMessage
 from gpux.domain.jsonio import dumps, loads
+
+PRIVATE = frozenset({"orders", "fills"})
 
 
 def seq_key(seq: str) -> tuple[int, int]:
@@ -43,6 +47,8 @@ class FeedClient:
         self.max_backoff = max_backoff
         self.open_timeout = open_timeout
         self.connects = 0
+        self.gaps = 0  # how many times it saw a gap and resubscribed
+        self._resyncing: set[str] = set()  # channels resubscribed after a gap, not yet confirmed
         self._ws: Any = None
         self._closed = False
 
@@ -67,17 +73,25 @@ class FeedClient:
         await ws.send(dumps(op, indent=None))
 
     def _accept(self, msg: dict[str, Any]) -> str:
-        """'yield', 'skip' (a repeat) or 'gap' (a public channel skipped a message)."""
+        """'yield', 'skip' (a repeat, or an update sent before a resubscription took effect)
+        or 'gap' (the channel skipped a message)."""
         channel, seq = msg.get("channel"), msg.get("seq")
+        if msg.get("type") == "subscribed" and isinstance(channel, str):
+            self._resyncing.discard(channel)
         if not isinstance(channel, str) or not isinstance(seq, str):
             return "yield"
         last = self.last.get(channel)
-        if msg.get("type") == "update" and last is not None:
-            if seq_key(seq) <= seq_key(last):
+        if msg.get("type") == "update":
+            if channel in self._resyncing:
                 return "skip"
-            prev = msg.get("prev")
-            if prev is not None and prev != last:
-                return "gap"
+            if last is not None:
+                if seq_key(seq) <= seq_key(last):
+                    return "skip"
+                prev = msg.get("prev")
+                if prev is None and channel in PRIVATE:
+                    prev = f"0-{seq_key(seq)[1] - 1}"
+                if prev is not None and prev != last:
+                    return "gap"
         self.last[channel] = seq
         return "yield"
 
@@ -93,6 +107,7 @@ class FeedClient:
                                    open_timeout=self.open_timeout) as ws:
                     self._ws = ws
                     self.connects += 1
+                    self._resyncing.clear()
                     for channel in self.channels:
                         await self._subscribe(ws, channel)
                     async for text in ws:
@@ -100,6 +115,8 @@ class FeedClient:
                         msg = loads(str(text))
                         verdict = self._accept(msg)
                         if verdict == "gap":
+                            self.gaps += 1
+                            self._resyncing.add(str(msg["channel"]))
                             await self._subscribe(ws, str(msg["channel"]))
                         elif verdict == "yield":
                             yield FeedMessage.of(msg)

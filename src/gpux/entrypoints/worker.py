@@ -31,6 +31,7 @@ from gpux.adapters.postgres import round_stats
 from gpux.adapters.postgres.lock import LeaderLock
 from gpux.adapters.postgres.rounds import PostgresRounds
 from gpux.adapters.redis.streams import OutboxRelay
+from gpux.adapters.redis.supply import SupplyPublisher
 from gpux.bootstrap import Resources
 from gpux.clearing.solver import SolveParams
 from gpux.service.ports import Clock
@@ -86,7 +87,7 @@ class _Worker:
 
     def __init__(self, resources: Resources, partition: str, stop: asyncio.Event,
                  max_rounds: int | None, clock: Clock, name: str, relay: OutboxRelay,
-                 leading: set[str]) -> None:
+                 leading: set[str], supply: SupplyPublisher | None = None) -> None:
         self.name = name
         self.partition = partition
         self.settings = resources.settings
@@ -98,6 +99,7 @@ class _Worker:
         self.lock = LeaderLock(resources.engine, partition)
         self.relay = relay
         self.leading = leading  # partitions this process leads now, shared by its workers
+        self.supply = supply  # the feed's supply totals, published while this one leads
         self.done = 0
 
     @property
@@ -120,9 +122,15 @@ class _Worker:
                     log.info("event=leading worker=%s partition=%s lock_key=%d",
                              self.name, self.partition, self.lock.key)
                     self.leading.add(self.partition)
+                    feeding = (asyncio.create_task(self.supply.run(self.stop),
+                                                   name="gpux-supply") if self.supply else None)
                     try:
                         await self.lead()
                     finally:
+                        if feeding is not None:
+                            feeding.cancel()
+                            with contextlib.suppress(asyncio.CancelledError):
+                                await feeding
                         self.leading.discard(self.partition)
                         await self.lock.release()
                     # A deposed leader lets a waiting standby take over before competing.
@@ -153,6 +161,8 @@ class _Worker:
                     log.exception("event=round_failed cutoff=%s", cutoff.isoformat())
                     outcomes = []
             self.relay.wake.set()
+            if self.supply is not None:
+                self.supply.wake.set()
             self.report(outcomes)
             await self.observe(outcomes, time.perf_counter() - started)
             if any(o.cutoff == cutoff and o.status != "exists" for o in outcomes):
@@ -231,12 +241,17 @@ async def run_worker(resources: Resources, *, stop: asyncio.Event | None = None,
     parts = list(partitions or resources.settings.partitions())
     # Workers sharing a list take its partitions in different orders, so they split them.
     random.Random(name).shuffle(parts)
-    relay = OutboxRelay(resources.engine, resources.redis,
-                        maxlen=resources.settings.stream_maxlen)
+    s = resources.settings
+    relay = OutboxRelay(resources.engine, resources.redis, maxlen=s.stream_maxlen,
+                        numbered=[s.orders_stream, s.fills_stream])
+    # The feed's supply totals cover every partition: the leader of the first one publishes.
+    supply = SupplyPublisher(resources.engine, resources.redis, s.supply_stream,
+                             maxlen=s.stream_maxlen, every_seconds=s.feed_supply_seconds)
+    first = s.partition_map().names[0]
     relay_stop = asyncio.Event()
     leading: set[str] = set()
     workers = [_Worker(resources, p, stop, max_rounds, clock or SystemClock(), name, relay,
-                       leading) for p in parts]
+                       leading, supply if p == first else None) for p in parts]
     relay_task = asyncio.create_task(relay.run(relay_stop), name="gpux-outbox-relay")
     try:
         await asyncio.gather(*(w.run() for w in workers))

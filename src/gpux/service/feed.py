@@ -2,10 +2,14 @@
 subscribers; each subscription starts with a snapshot (or a replay) and then carries updates.
 
 Channels: `auctions` (each cleared round), `supply` (open supply and demand totals, whole
-state after every round), and the private `orders` and `fills` (an account sees only its own).
-Every message carries `seq`, the Redis Streams entry id of the event (see `feed_ports`), so
-the numbers are the same on every gateway. A subscription made with `since` replays what came
-after it; one the streams no longer hold gets a snapshot with `reset: true` instead.
+state, published by the worker whenever the book changed), and the private `orders` and
+`fills` (an account sees only its own). Every message carries `seq`, the Redis Streams entry
+id of the event (see `feed_ports`), so the numbers are the same on every gateway: on public
+channels the id in the channel's stream, on private ones the id in the account's own stream,
+`0-<n>`, so an account's messages on a channel are numbered 1, 2, 3, ... with no holes.
+Updates carry `prev`, the seq before theirs, so a client sees a gap. A subscription made with
+`since` replays what came after it (from the account's stream, for a private channel); one
+the streams no longer hold gets a snapshot with `reset: true` instead.
 
 Catching up without losing or repeating a message: a subscription is indexed (so live events
 queue up beside it) before its snapshot or replay is read; when that is done, the queued events
@@ -24,16 +28,24 @@ from typing import Any
 
 from gpux.domain.errors import InvalidValue, Unauthenticated
 from gpux.domain.jsonio import dumps
-from gpux.service.feed_ports import ZERO, FeedEvent, FeedQueries, FeedSource, seq_key
+from gpux.service.feed_ports import (
+    ZERO,
+    FeedEvent,
+    FeedQueries,
+    FeedSource,
+    account_seq,
+    account_stream,
+    seq_key,
+)
 from gpux.service.ports import Clock
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ("auctions", "supply", "orders", "fills")
 PRIVATE = frozenset({"orders", "fills"})
-STREAMED = ("auctions", "orders", "fills")  # channels with an event stream of their own
+STREAMED = ("auctions", "supply", "orders", "fills")  # each reads a stream of its own
 _PAGE = 500
-_COMMIT_ORDER = {"fills": 0, "orders": 1, "auctions": 2}
+_COMMIT_ORDER = {"fills": 0, "orders": 1, "auctions": 2, "supply": 3}
 
 
 def encode(doc: Mapping[str, object]) -> str:
@@ -43,6 +55,11 @@ def encode(doc: Mapping[str, object]) -> str:
 
 def _data(event: FeedEvent) -> dict[str, object]:
     return {k: v for k, v in event.payload.items() if k != "type"}
+
+
+def _before(seq: str) -> str:
+    """The private seq before `seq` (`0-<n>` -> `0-<n-1>`)."""
+    return account_seq(max(0, seq_key(seq)[1] - 1))
 
 
 class Subscriber:
@@ -88,6 +105,10 @@ class FeedHub:
         self.queries = queries
         self.clock = clock
         self.streams = dict(streams)  # channel -> stream name, for the STREAMED channels
+        missing = [c for c in STREAMED if c not in self.streams]
+        if missing:
+            raise ValueError(f"the feed needs a stream for {', '.join(missing)}, "
+                             f"had {sorted(self.streams)}")
         self.channel_of = {name: channel for channel, name in self.streams.items()}
         self.snapshot_rounds = snapshot_rounds
         self.snapshot_fills = snapshot_fills
@@ -115,8 +136,11 @@ class FeedHub:
                                                    self.snapshot_rounds)
             if self.rounds:  # the reader goes on after the last round held
                 self.last[self.streams["auctions"]] = self.rounds[-1].seq
-            self.supply_seq = self.last[self.streams["auctions"]]
-            self.supply = await self.queries.supply()
+            latest = await self.source.latest(self.streams["supply"], 1)
+            if latest:
+                self.supply_seq, self.supply = latest[0].seq, _supply(latest[0])
+            else:  # no worker published any yet: the book as it is now, before the first
+                self.supply_seq, self.supply = ZERO, await self.queries.supply()
             self._tasks = [asyncio.create_task(self._read_forever(), name="feed-reader"),
                            asyncio.create_task(self._beat_forever(), name="feed-heartbeat")]
 
@@ -207,20 +231,33 @@ class FeedHub:
                     return upto
             return await self._snapshot(sub, channel, reset=since is not None)
 
+    def _stream(self, sub: Subscriber, channel: str) -> str:
+        """Where a subscription reads its snapshot seq and replays: the account's stream on
+        a private channel."""
+        if channel in PRIVATE:
+            assert sub.account_id is not None
+            return account_stream(self.streams[channel], sub.account_id)
+        return self.streams[channel]
+
     async def _replay(self, sub: Subscriber, channel: str, since: str) -> str | None:
         """Resend what came after `since`; None if the stream may no longer hold all of it."""
-        stream = self.streams[channel]
+        stream = self._stream(sub, channel)
         first = await self.source.first(stream)
         head = (await self.source.heads([stream]))[stream]
-        if since != ZERO and (seq_key(since) > seq_key(head) or (
+        if channel in PRIVATE:
+            # Numbered 1, 2, 3, ...: the stream holds all after `since` if it holds the next.
+            if seq_key(since) > seq_key(head) or (
+                    first is not None and seq_key(first)[1] > seq_key(since)[1] + 1):
+                return None
+        elif since != ZERO and (seq_key(since) > seq_key(head) or (
                 first is not None and seq_key(first) > seq_key(since))):
             return None
         after = since
         while True:
             page = await self.source.range(stream, after, _PAGE)
             for event in page:
-                if self._sees(sub, channel, event):
-                    sub.push(self._update(channel, event, prev=after))
+                prev = _before(event.seq) if channel in PRIVATE else after
+                sub.push(self._update(channel, event, event.seq, prev))
                 after = event.seq
             if len(page) < _PAGE:
                 return after
@@ -235,7 +272,8 @@ class FeedHub:
         else:
             # The head first: what the query then reads includes at least every event up to
             # it, and anything later comes as an update (perhaps repeating the snapshot).
-            seq = (await self.source.heads([stream]))[stream]
+            own = self._stream(sub, channel)
+            seq = (await self.source.heads([own]))[own]
             assert sub.account_id is not None
             if channel == "orders":
                 data = {"orders": await self.queries.open_orders(sub.account_id)}
@@ -247,16 +285,10 @@ class FeedHub:
         return seq
 
     @staticmethod
-    def _sees(sub: Subscriber, channel: str, event: FeedEvent) -> bool:
-        return channel not in PRIVATE or event.payload.get("account_id") == sub.account_id
-
-    @staticmethod
-    def _update(channel: str, event: FeedEvent, prev: str) -> str:
-        doc: dict[str, object] = {"channel": channel, "type": "update", "seq": event.seq}
-        if channel not in PRIVATE:
-            doc["prev"] = prev  # the channel's previous seq: a client that had another saw a gap
-        doc["data"] = _data(event)
-        return encode(doc)
+    def _update(channel: str, event: FeedEvent, seq: str, prev: str) -> str:
+        # `prev`: the channel's previous seq, so a client that had another one saw a gap.
+        return encode({"channel": channel, "type": "update", "seq": seq, "prev": prev,
+                       "data": _data(event)})
 
     async def _read_forever(self) -> None:
         while True:
@@ -284,34 +316,27 @@ class FeedHub:
         self.last[stream] = event.seq
         if channel is None:
             return
-        key = seq_key(event.seq)
         if channel in PRIVATE:
+            if event.account_seq is None:  # not numbered (a relay of an older version)
+                log.warning("feed: %s entry %s has no account_seq; not sent", stream, event.seq)
+                return
             account = event.payload.get("account_id")
             subs = self.private.get((channel, str(account)), ())
             if subs:
-                text = self._update(channel, event, prev)
+                text = self._update(channel, event, event.account_seq,
+                                    _before(event.account_seq))
+                key = seq_key(event.account_seq)
                 for sub in list(subs):
                     sub.deliver(channel, key, text)
             return
-        text = self._update(channel, event, prev)
-        self.rounds = [*self.rounds, event][-self.snapshot_rounds:]
+        if channel == "supply":
+            prev, self.supply_seq, self.supply = self.supply_seq, event.seq, _supply(event)
+        else:
+            self.rounds = [*self.rounds, event][-self.snapshot_rounds:]
+        text = self._update(channel, event, event.seq, prev)
+        key = seq_key(event.seq)
         for sub in list(self.public[channel]):
             sub.deliver(channel, key, text)
-        await self._refresh_supply(event.seq)
-
-    async def _refresh_supply(self, seq: str) -> None:
-        """After a round: the whole open supply and demand, numbered by the round's seq."""
-        try:
-            supply = await self.queries.supply()
-        except Exception:
-            log.exception("feed: supply query failed; the next round will try again")
-            return
-        prev, self.supply, self.supply_seq = self.supply_seq, supply, seq
-        text = encode({"channel": "supply", "type": "update", "seq": seq, "prev": prev,
-                       "data": {"supply": supply}})
-        key = seq_key(seq)
-        for sub in list(self.public["supply"]):
-            sub.deliver("supply", key, text)
 
     async def _beat_forever(self) -> None:
         while True:
@@ -325,6 +350,11 @@ class FeedHub:
         text = encode({"type": "heartbeat", "time": _iso(self.clock.now()), "seqs": seqs})
         for sub in list(self.everyone):
             sub.push(text)
+
+
+def _supply(event: FeedEvent) -> list[dict[str, object]]:
+    rows = event.payload.get("supply")
+    return list(rows) if isinstance(rows, list) else []
 
 
 def _iso(moment: Any) -> str:

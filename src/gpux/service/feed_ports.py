@@ -1,8 +1,12 @@
 """The ports of the market-data feed: the event log it tails, the book it aggregates.
 
-Sequence numbers are the ids of Redis Streams entries (`<milliseconds>-<n>`): the outbox relay
-assigns them once, when it appends an event, so every gateway process reading the same stream
-sees the same number for the same message, and a client may resume on any gateway.
+Sequence numbers are the ids of Redis Streams entries (`<milliseconds>-<n>`), assigned once
+when an event is appended, so every gateway process reading the same stream sees the same
+number for the same message, and a client may resume on any gateway. Public channels number
+by their stream's entry ids. A private event is appended (atomically, once per event id) to
+its account's own stream, `account_stream(...)`, whose ids are `0-1`, `0-2`, ...: the
+account's number on that channel, contiguous, which the shared stream's entry carries as
+`account_seq`.
 """
 
 from __future__ import annotations
@@ -23,14 +27,28 @@ def seq_key(seq: str) -> tuple[int, int]:
     return int(ms), int(n or 0)
 
 
+def account_stream(stream: str, account_id: str) -> str:
+    """The stream of one account's events of a private channel's `stream`."""
+    return f"{stream}:acct:{account_id}"
+
+
+def account_seq(n: int) -> str:
+    """The account's `n`th message of a private channel as a sequence number (`0-<n>`)."""
+    if n < 0:
+        raise ValueError(f"a message number is not negative, was {n}")
+    return f"0-{n}"
+
+
 @dataclass(frozen=True, slots=True)
 class FeedEvent:
-    """One entry of an event stream: its sequence number, event id, type and payload."""
+    """One entry of an event stream: its sequence number, event id, type and payload, and
+    for a private event on the shared stream its number in its account's stream."""
 
     seq: str
     event_id: str
     type: str
     payload: dict[str, object]
+    account_seq: str | None = None
 
 
 class FeedSource(Protocol):

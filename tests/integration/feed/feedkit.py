@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from websockets.asyncio.client import ClientConnection
+
+from gpux.domain.jsonio import dumps, loads
 
 ADMIN_KEY = "feed-admin-key"
 HOUR = timedelta(hours=1)
@@ -142,3 +145,36 @@ async def open_exchange(settings: Any) -> tuple[Exchange, Any, Any]:
                                             "region": "us-east", "uptime": "99.99", "gpus": 16})
         assert r.status_code == 201, r.text
     return ex, server, (task, stack)
+
+
+async def next_message(ws: ClientConnection, timeout: float = 30.0, *,
+                       skip: tuple[str, ...] = ("heartbeat",)) -> dict[str, Any]:
+    """The next message (heartbeats skipped), within `timeout` seconds in all."""
+    # One deadline for the whole wait: heartbeats arrive every second, so a timeout per
+    # message received would never expire while the awaited message never came.
+    async with asyncio.timeout(timeout):
+        while True:
+            msg: dict[str, Any] = loads(str(await ws.recv()))
+            if msg.get("type") not in skip:
+                return msg
+
+
+async def until(ws: ClientConnection, want: Any, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Messages up to and including the first for which `want` holds."""
+    seen: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            msg = await next_message(ws, timeout)
+            seen.append(msg)
+            if want(msg):
+                return seen
+
+
+async def send(ws: ClientConnection, **op: Any) -> None:
+    """Send one op as JSON text."""
+    await ws.send(dumps(op, indent=None))
+
+
+def auth(key: str) -> dict[str, str]:
+    """The upgrade request's header for an API key."""
+    return {"Authorization": f"Bearer {key}"}

@@ -1,5 +1,6 @@
 """Two gateway processes (uvicorn subprocesses) serve the same feed: the same messages with the
-same sequence numbers, and a client may resume on the other one."""
+same sequence numbers (an account's own, 1, 2, 3, ..., on private channels; the supply
+stream's on `supply`), and a client may resume on the other one."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def gateways(exchange: Exchange) -> Iterator[list[str]]:
     env = {**os.environ, "DATABASE_URL": exchange.res.database_url,
            "REDIS_URL": exchange.res.redis_url, "GPUX_AUCTIONS_STREAM": conf.auctions_stream,
            "GPUX_FILLS_STREAM": conf.fills_stream, "GPUX_ORDERS_STREAM": conf.orders_stream,
-           "GPUX_FEED_HEARTBEAT_SECONDS": "1"}
+           "GPUX_SUPPLY_STREAM": conf.supply_stream, "GPUX_FEED_HEARTBEAT_SECONDS": "1"}
     ports = [free_port(), free_port()]
     procs = [subprocess.Popen(
         [sys.executable, "-m", "gpux.entrypoints.cli", "serve", "--no-worker",
@@ -57,7 +58,8 @@ def gateways(exchange: Exchange) -> Iterator[list[str]]:
 async def _collect(ws: ClientConnection, done: Any) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     while not done(seen):
-        msg = loads(await asyncio.wait_for(ws.recv(), 60))
+        text = await asyncio.wait_for(ws.recv(), 60)
+        msg = loads(str(text))
         if "seq" in msg:
             seen.append(msg)
     return seen
@@ -92,6 +94,10 @@ async def test_two_gateways_send_the_same_messages_with_the_same_sequence_number
     assert key == [(m["channel"], m["type"], m["seq"], dumps(m["data"])) for m in seen_two]
     fills = [m for m in seen_one if m["channel"] == "fills" and m["type"] == "update"]
     assert fills and all(m["data"]["account_id"] == "lab" for m in fills)
+    for channel in ("fills", "orders"):
+        mine = [m for m in seen_one if m["channel"] == channel and m["type"] == "update"]
+        assert [(m["seq"], m["prev"]) for m in mine] == [
+            (f"0-{n}", f"0-{n - 1}") for n in range(1, len(mine) + 1)]
 
     # Resume on the other gateway from before the round: exactly the same fills again.
     snapshot = next(m for m in seen_one if m["channel"] == "fills" and m["type"] == "snapshot")
@@ -99,3 +105,33 @@ async def test_two_gateways_send_the_same_messages_with_the_same_sequence_number
         await _subscribe(again, "fills", since=snapshot["seq"])
         replay = await _collect(again, lambda s: len(s) == len(fills))
     assert [(m["seq"], m["data"]) for m in replay] == [(m["seq"], m["data"]) for m in fills]
+
+
+async def test_two_gateways_serve_the_same_supply_updates_with_the_same_sequence_numbers(
+        exchange: Exchange, gateways: list[str]) -> None:
+    from feedkit import HOUR, iso, start_hour
+
+    from gpux.adapters.redis.supply import SupplyPublisher
+
+    conf = exchange.res.settings
+    publisher = SupplyPublisher(exchange.res.engine, exchange.res.redis, conf.supply_stream,
+                                maxlen=1000, every_seconds=60)
+    async with connect(gateways[0]) as one, connect(gateways[1]) as two:
+        for ws in (one, two):
+            await _subscribe(ws, "supply")
+        snaps = await asyncio.gather(*(_collect(ws, lambda s: len(s) == 1) for ws in (one, two)))
+        h0 = start_hour()
+        async with exchange.http("lab") as http:
+            r = await http.post("/bids", json={"client_order_id": "s1", "alternatives": [{
+                "value": "100", "earliest_start": iso(h0), "latest_end": iso(h0 + 24 * HOUR),
+                "legs": [{"gpus": 2, "duration_hours": 4, "gpu": ["H100"]}]}]})
+            assert r.status_code == 201, r.text
+        assert await publisher.publish_once()
+        updates = await asyncio.gather(*(_collect(ws, lambda s: len(s) == 1)
+                                         for ws in (one, two)))
+    assert snaps[0][0]["seq"] == snaps[1][0]["seq"]
+    first, second = (u[0] for u in updates)
+    assert first["type"] == "update" and first["prev"] == snaps[0][0]["seq"]
+    assert (first["seq"], first["prev"], dumps(first["data"])) == (
+        second["seq"], second["prev"], dumps(second["data"]))
+    assert [r["bids"] for r in first["data"]["supply"]] == [1]

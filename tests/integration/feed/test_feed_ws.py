@@ -6,58 +6,28 @@ import asyncio
 import itertools
 from typing import Any
 
-from feedkit import HOUR, Exchange, iso, start_hour
-from websockets.asyncio.client import ClientConnection, connect
+from feedkit import HOUR, Exchange, auth, iso, next_message, send, start_hour, until
+from websockets.asyncio.client import connect
 
-from gpux.domain.jsonio import dumps, loads
-
-
-async def _next(ws: ClientConnection, timeout: float = 30.0, *,
-                skip: tuple[str, ...] = ("heartbeat",)) -> dict[str, Any]:
-    # One deadline for the whole wait: heartbeats arrive every second, so a timeout per
-    # message received would never expire while the awaited message never came.
-    async with asyncio.timeout(timeout):
-        while True:
-            msg: dict[str, Any] = loads(str(await ws.recv()))
-            if msg.get("type") not in skip:
-                return msg
-
-
-async def _until(ws: ClientConnection, want: Any, timeout: float = 60.0) -> list[dict[str, Any]]:
-    """Messages up to and including the first for which `want` holds."""
-    seen: list[dict[str, Any]] = []
-    async with asyncio.timeout(timeout):
-        while True:
-            msg = await _next(ws, timeout)
-            seen.append(msg)
-            if want(msg):
-                return seen
-
-
-async def _send(ws: ClientConnection, **op: Any) -> None:
-    await ws.send(dumps(op, indent=None))
-
-
-def _auth(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
+from gpux.domain.jsonio import dumps
 
 
 async def test_a_subscriber_gets_a_snapshot_then_the_rounds_updates_with_sequence_numbers(
         exchange: Exchange) -> None:
     async with connect(exchange.ws_url) as ws:
-        assert (await _next(ws))["type"] == "welcome"
-        await _send(ws, op="subscribe", channel="auctions")
-        assert await _next(ws) == {"type": "subscribed", "channel": "auctions"}
-        snap = await _next(ws)
+        assert (await next_message(ws))["type"] == "welcome"
+        await send(ws, op="subscribe", channel="auctions")
+        assert await next_message(ws) == {"type": "subscribed", "channel": "auctions"}
+        snap = await next_message(ws)
         assert (snap["channel"], snap["type"], snap["data"]) == (
             "auctions", "snapshot", {"rounds": []})
-        await _send(ws, op="subscribe", channel="supply")
-        await _next(ws)
+        await send(ws, op="subscribe", channel="supply")
+        await next_message(ws)
         await exchange.seed_book()
-        supply = await _next(ws)
+        supply = await next_message(ws)
         assert supply["type"] == "snapshot" and supply["channel"] == "supply"
         auction_id = await exchange.clear_until_traded()
-        msgs = await _until(ws, lambda m: m.get("channel") == "auctions"
+        msgs = await until(ws, lambda m: m.get("channel") == "auctions"
                             and m["data"]["auction_id"] == auction_id)
         updates = [m for m in msgs if m.get("channel") == "auctions"]
         assert all(m["type"] == "update" for m in updates)
@@ -67,8 +37,18 @@ async def test_a_subscriber_gets_a_snapshot_then_the_rounds_updates_with_sequenc
         traded = updates[-1]["data"]
         assert traded["fills"] > 0 and traded["prices"] and traded["price_index"][0]["gpu"] == (
             "H100")
-        after = await _until(ws, lambda m: m.get("channel") == "supply"
-                             and m["seq"] == updates[-1]["seq"])
+        # The worker republishes supply when the rounds took the bids out of the book (it may
+        # come before or after the round's own message): the first update without bids.
+        def emptied(m: dict[str, Any]) -> bool:
+            return m.get("channel") == "supply" and not any(
+                r["bids"] for r in m["data"]["supply"])
+
+        if not any(emptied(m) for m in msgs):
+            msgs += await until(ws, emptied)
+        after = [m for m in msgs if m.get("channel") == "supply"]
+        assert after[0]["prev"] == supply["seq"]
+        for a, b in itertools.pairwise(after):
+            assert b["prev"] == a["seq"]
         rows = after[-1]["data"]["supply"]
         assert all(set(r) == {"gpu", "region", "day", "supply_gpu_hours", "asks",
                               "demand_gpu_hours", "bids"} for r in rows)
@@ -78,33 +58,36 @@ async def test_a_subscriber_gets_a_snapshot_then_the_rounds_updates_with_sequenc
 async def test_private_channels_need_a_key_and_carry_only_the_accounts_own_messages(
         exchange: Exchange) -> None:
     async with connect(exchange.ws_url) as anon:
-        await _next(anon)
-        await _send(anon, op="subscribe", channel="fills")
-        err = await _next(anon)
+        await next_message(anon)
+        await send(anon, op="subscribe", channel="fills")
+        err = await next_message(anon)
         assert (err["type"], err["code"]) == ("error", "unauthenticated")
-    async with connect(exchange.ws_url, additional_headers=_auth(exchange.keys["lab"])) as lab, \
+    async with connect(exchange.ws_url, additional_headers=auth(exchange.keys["lab"])) as lab, \
             connect(exchange.ws_url) as uni:
-        assert (await _next(lab))["account_id"] == "lab"
-        await _next(uni)
-        await _send(uni, op="auth", key=exchange.keys["uni"])
-        assert (await _next(uni))["account_id"] == "uni"
+        assert (await next_message(lab))["account_id"] == "lab"
+        await next_message(uni)
+        await send(uni, op="auth", key=exchange.keys["uni"])
+        assert (await next_message(uni))["account_id"] == "uni"
         for ws in (lab, uni):
             for channel in ("orders", "fills"):
-                await _send(ws, op="subscribe", channel=channel)
-                await _next(ws)
-                snap = await _next(ws)
+                await send(ws, op="subscribe", channel=channel)
+                await next_message(ws)
+                snap = await next_message(ws)
                 assert snap["type"] == "snapshot" and snap["data"] == {channel: []}
         await exchange.seed_book()
         await exchange.clear_until_traded()
         for ws, me in ((lab, "lab"), (uni, "uni")):
-            msgs = await _until(ws, lambda m: m.get("channel") == "orders"
+            msgs = await until(ws, lambda m: m.get("channel") == "orders"
                                 and m["data"]["status"] == "filled")
             fills = [m for m in msgs if m.get("channel") == "fills"]
             assert fills and all(m["data"]["account_id"] == me for m in fills)
             orders = [m for m in msgs if m.get("channel") == "orders"]
             assert [m["data"].get("event") for m in orders[:1]] == ["placed"]
             assert all(m["data"]["account_id"] == me for m in orders)
-            assert all("prev" not in m for m in msgs)
+            # Each account's own numbers, 1, 2, 3, ... per channel, whatever the other's.
+            for mine in (fills, orders):
+                assert [(m["seq"], m["prev"]) for m in mine] == [
+                    (f"0-{n}", f"0-{n - 1}") for n in range(1, len(mine) + 1)]
 
 
 async def test_the_orders_channel_carries_each_order_as_it_is_placed_and_cancelled(
@@ -113,18 +96,20 @@ async def test_the_orders_channel_carries_each_order_as_it_is_placed_and_cancell
 
     from gpux.adapters.redis.streams import OutboxRelay
 
-    relay = OutboxRelay(exchange.res.engine, exchange.res.redis, maxlen=1000)
+    conf = exchange.res.settings
+    relay = OutboxRelay(exchange.res.engine, exchange.res.redis, maxlen=1000,
+                        numbered=[conf.orders_stream, conf.fills_stream])
     h0 = start_hour()
     bid = {"client_order_id": "b1", "alternatives": [{
         "value": "100", "earliest_start": iso(h0), "latest_end": iso(h0 + 24 * HOUR),
         "legs": [{"gpus": 2, "duration_hours": 4, "gpu": ["H100"]}]}]}
-    async with connect(exchange.ws_url, additional_headers=_auth(exchange.keys["lab"])) as lab, \
-            connect(exchange.ws_url, additional_headers=_auth(exchange.keys["uni"])) as uni, \
-            connect(exchange.ws_url, additional_headers=_auth(exchange.keys["acme"])) as acme:
+    async with connect(exchange.ws_url, additional_headers=auth(exchange.keys["lab"])) as lab, \
+            connect(exchange.ws_url, additional_headers=auth(exchange.keys["uni"])) as uni, \
+            connect(exchange.ws_url, additional_headers=auth(exchange.keys["acme"])) as acme:
         for ws in (lab, uni, acme):
-            await _next(ws)
-            await _send(ws, op="subscribe", channel="orders")
-            await _until(ws, lambda m: m.get("type") == "snapshot")
+            await next_message(ws)
+            await send(ws, op="subscribe", channel="orders")
+            await until(ws, lambda m: m.get("type") == "snapshot")
         async with exchange.http("lab") as http:
             placed = (await http.post("/bids", json=bid)).json()
             # The event is in the outbox with the order itself, before any relay runs.
@@ -142,25 +127,25 @@ async def test_the_orders_channel_carries_each_order_as_it_is_placed_and_cancell
         async with exchange.http("uni") as http:
             mine = (await http.post("/bids", json={**bid, "client_order_id": "u1"})).json()
         assert await relay.publish_once() >= 4
-        got = [m["data"] for m in await _until(
+        got = [m["data"] for m in await until(
             lab, lambda m: m.get("data", {}).get("event") == "cancelled")]
         assert [(d["order_id"], d["event"], d["status"], d["side"]) for d in got] == [
             (placed["id"], "placed", "open", "bid"),
             (placed["id"], "cancelled", "cancelled", "bid")]
-        first = (await _next(acme))["data"]
+        first = (await next_message(acme))["data"]
         assert (first["order_id"], first["event"], first["side"]) == (ask["id"], "placed", "ask")
         # uni's first update is its own order: lab's never reached it.
-        theirs = (await _next(uni))["data"]
+        theirs = (await next_message(uni))["data"]
         assert (theirs["order_id"], theirs["account_id"]) == (mine["id"], "uni")
 
 
 async def test_a_client_that_reconnects_with_its_last_seq_gets_exactly_what_it_missed(
         exchange: Exchange) -> None:
-    async with connect(exchange.ws_url, additional_headers=_auth(exchange.keys["lab"])) as ws:
-        await _next(ws)
-        await _send(ws, op="subscribe", channel="fills")
-        await _next(ws)
-        last = (await _next(ws))["seq"]
+    async with connect(exchange.ws_url, additional_headers=auth(exchange.keys["lab"])) as ws:
+        await next_message(ws)
+        await send(ws, op="subscribe", channel="fills")
+        await next_message(ws)
+        last = (await next_message(ws))["seq"]
     # Offline while a round fills lab's bid (and uni's, which lab must never see).
     await exchange.seed_book()
     await exchange.clear_until_traded()
@@ -173,22 +158,22 @@ async def test_a_client_that_reconnects_with_its_last_seq_gets_exactly_what_it_m
                 e.payload["account_id"] == "lab" for e in stream):
             break
         await asyncio.sleep(0.1)
-    missed = [e.entry_id for e in stream if e.payload["account_id"] == "lab"]
-    assert missed
-    async with connect(exchange.ws_url, additional_headers=_auth(exchange.keys["lab"])) as ws:
-        await _next(ws)
-        await _send(ws, op="subscribe", channel="fills", since=last)
-        assert (await _next(ws))["type"] == "subscribed"
-        got = [await _next(ws) for _ in missed]
+    missed = [e.account_seq for e in stream if e.payload["account_id"] == "lab"]
+    assert missed and missed[0] == "0-1"
+    async with connect(exchange.ws_url, additional_headers=auth(exchange.keys["lab"])) as ws:
+        await next_message(ws)
+        await send(ws, op="subscribe", channel="fills", since=last)
+        assert (await next_message(ws))["type"] == "subscribed"
+        got = [await next_message(ws) for _ in missed]
         assert [m["seq"] for m in got] == missed
         assert all(m["type"] == "update" and m["data"]["account_id"] == "lab" for m in got)
         # Nothing else is pending: the next message is a heartbeat.
-        beat = await _next(ws, skip=())
+        beat = await next_message(ws, skip=())
         assert beat["type"] == "heartbeat"
         # A seq the stream no longer holds (or never held) gets a fresh snapshot, flagged.
-        await _send(ws, op="subscribe", channel="fills", since="99999999999999-0")
-        await _next(ws)
-        snap = await _next(ws)
+        await send(ws, op="subscribe", channel="fills", since="99999999999999-0")
+        await next_message(ws)
+        snap = await next_message(ws)
         assert snap["type"] == "snapshot" and snap["reset"] is True
         assert [f["fill_id"] for f in snap["data"]["fills"]] == [
             m["data"]["fill_id"] for m in got]
@@ -196,19 +181,19 @@ async def test_a_client_that_reconnects_with_its_last_seq_gets_exactly_what_it_m
 
 async def test_bad_ops_are_answered_with_an_error_naming_the_field(exchange: Exchange) -> None:
     async with connect(exchange.ws_url) as ws:
-        await _next(ws)
-        await _send(ws, op="subscribe", channel="trades")
-        err = await _next(ws)
+        await next_message(ws)
+        await send(ws, op="subscribe", channel="trades")
+        err = await next_message(ws)
         assert (err["code"], err["field"], err["value"]) == ("invalid_value", "channel", "trades")
-        await _send(ws, op="subscribe", channel="auctions", since="yesterday")
-        err = await _next(ws)
+        await send(ws, op="subscribe", channel="auctions", since="yesterday")
+        err = await next_message(ws)
         assert (err["field"], err["value"]) == ("since", "yesterday")
         await ws.send("not json")
-        assert (await _next(ws))["field"] == "message"
-        await _send(ws, op="ping", id=7)
-        assert await _next(ws) == {"type": "pong", "id": 7}
-    async with connect(exchange.ws_url, additional_headers=_auth("nope")) as ws:
-        err = await _next(ws)
+        assert (await next_message(ws))["field"] == "message"
+        await send(ws, op="ping", id=7)
+        assert await next_message(ws) == {"type": "pong", "id": 7}
+    async with connect(exchange.ws_url, additional_headers=auth("nope")) as ws:
+        err = await next_message(ws)
         assert err["code"] == "unauthenticated"
 
 

@@ -1,31 +1,38 @@
 """The feed hub on fakes: snapshot then updates, nothing lost or repeated while catching up,
-private events only to their account."""
+private events only to their account and numbered per account, supply from its stream."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from gpux.service.feed import FeedHub, Subscriber
-from gpux.service.feed_ports import ZERO, FeedEvent, seq_key
+from gpux.service.feed_ports import ZERO, FeedEvent, account_stream, seq_key
 
-STREAMS = {"auctions": "a", "orders": "o", "fills": "f"}
+STREAMS = {"auctions": "a", "supply": "s", "orders": "o", "fills": "f"}
 
 
 class FakeSource:
-    """Streams in memory; `gate` holds range() until released (a slow replay)."""
+    """Streams in memory; `gate` holds range() until released (a slow replay). A private
+    event also goes to its account's stream, numbered there, as the outbox relay does it."""
 
     def __init__(self) -> None:
-        self.entries: dict[str, list[FeedEvent]] = {"a": [], "o": [], "f": []}
+        self.entries: dict[str, list[FeedEvent]] = defaultdict(list)
         self.gate: asyncio.Event | None = None
         self.n = 0
 
     def add(self, stream: str, payload: dict[str, object]) -> FeedEvent:
         self.n += 1
-        event = FeedEvent(f"{self.n}-0", f"e{self.n}", str(payload.get("type")), payload)
+        own = None
+        if stream in ("o", "f"):
+            mine = self.entries[account_stream(stream, str(payload["account_id"]))]
+            own = f"0-{len(mine) + 1}"
+            mine.append(FeedEvent(own, f"e{self.n}", str(payload.get("type")), payload))
+        event = FeedEvent(f"{self.n}-0", f"e{self.n}", str(payload.get("type")), payload, own)
         self.entries[stream].append(event)
         return event
 
@@ -99,7 +106,7 @@ async def test_events_arriving_during_a_replay_are_delivered_once_after_it() -> 
     missed = [source.add("f", _fill("lab", 2)), source.add("f", _fill("uni", 3))]
     source.gate = asyncio.Event()
     sub = Subscriber("lab", 100)
-    task = asyncio.create_task(hub.subscribe(sub, "fills", since=old.seq))
+    task = asyncio.create_task(hub.subscribe(sub, "fills", since=old.account_seq))
     await asyncio.sleep(0.01)
     # The reader dispatches the missed entry (already in the replay) and a new one meanwhile.
     await hub.dispatch("f", missed[0])
@@ -109,6 +116,7 @@ async def test_events_arriving_during_a_replay_are_delivered_once_after_it() -> 
     await hub.dispatch("f", late)
     got = _drain(sub)
     assert [m["data"]["fill_id"] for m in got] == [2, 4]
+    assert [(m["seq"], m["prev"]) for m in got] == [("0-2", "0-1"), ("0-3", "0-2")]
     assert all(m["type"] == "update" for m in got)
     await hub.close()
 
@@ -172,7 +180,67 @@ async def test_a_private_event_arriving_while_the_snapshot_is_read_follows_it_on
                              "status": "filled"})
     await hub.dispatch("o", later)
     snap, *updates = _drain(sub)
-    assert (snap["type"], snap["seq"]) == ("snapshot", seen.seq)
+    assert (snap["type"], snap["seq"]) == ("snapshot", seen.account_seq)
     assert [m["data"]["order_id"] for m in updates] == [2, 3]
     assert all(m["type"] == "update" for m in updates)
+    await hub.close()
+
+
+async def test_private_updates_number_each_accounts_messages_one_by_one_with_prev() -> None:
+    source = FakeSource()
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    lab, uni = Subscriber("lab", 100), Subscriber("uni", 100)
+    for sub in (lab, uni):
+        await hub.subscribe(sub, "fills")
+    for n, who in enumerate(["lab", "uni", "uni", "lab", "lab"]):
+        await hub.dispatch("f", source.add("f", _fill(who, n)))
+    got = {who: [(m["type"], m["seq"], m.get("prev")) for m in _drain(sub)]
+           for who, sub in (("lab", lab), ("uni", uni))}
+    assert got == {
+        "lab": [("snapshot", "0-0", None), ("update", "0-1", "0-0"), ("update", "0-2", "0-1"),
+                ("update", "0-3", "0-2")],
+        "uni": [("snapshot", "0-0", None), ("update", "0-1", "0-0"), ("update", "0-2", "0-1")]}
+    await hub.close()
+
+
+async def test_a_private_resume_from_before_what_the_account_stream_still_holds_is_reset() -> None:
+    source = FakeSource()
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    for n in range(4):
+        source.add("f", _fill("lab", n))
+    del source.entries[account_stream("f", "lab")][:2]  # trimmed: 0-3 and 0-4 are left
+    kept, lost = Subscriber("lab", 100), Subscriber("lab", 100)
+    await hub.subscribe(kept, "fills", since="0-2")
+    await hub.subscribe(lost, "fills", since="0-1")
+    assert [(m["type"], m["seq"]) for m in _drain(kept)] == [("update", "0-3"), ("update", "0-4")]
+    assert [(m["type"], m["seq"], m["reset"]) for m in _drain(lost)] == [
+        ("snapshot", "0-4", True)]
+    await hub.close()
+
+
+async def test_a_shared_stream_entry_without_an_account_number_is_not_sent() -> None:
+    source = FakeSource()
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    sub = Subscriber("lab", 100)
+    await hub.subscribe(sub, "fills")
+    _drain(sub)
+    await hub.dispatch("f", FeedEvent("9-0", "old", "fill", _fill("lab", 9)))
+    assert _drain(sub) == []
+    await hub.close()
+
+
+async def test_supply_comes_from_its_stream_with_the_entry_ids_as_seq_and_prev() -> None:
+    source = FakeSource()
+    first = source.add("s", {"type": "supply", "supply": [{"gpu": "H100", "bids": 0}]})
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    sub = Subscriber(None, 100)
+    await hub.subscribe(sub, "supply")
+    # A round's result no longer recomputes supply: only the supply stream moves it.
+    await hub.dispatch("a", source.add("a", {"type": "auction", "auction_id": 1}))
+    new = source.add("s", {"type": "supply", "supply": [{"gpu": "H100", "bids": 1}]})
+    await hub.dispatch("s", new)
+    snap, update = _drain(sub)
+    assert (snap["seq"], snap["data"]) == (first.seq, {"supply": [{"gpu": "H100", "bids": 0}]})
+    assert (update["seq"], update["prev"], update["data"]) == (
+        new.seq, first.seq, {"supply": [{"gpu": "H100", "bids": 1}]})
     await hub.close()

@@ -40,6 +40,12 @@ WHERE o.side = 'bid' AND o.status = 'open'
 GROUP BY 1, 2, 3
 """)
 
+# What the supply totals depend on, cheaply (an index-only scan of ix_orders_open): an order
+# entering the book adds its id, one leaving takes it away, whatever order they commit in.
+_BOOK_VERSION = text("""
+SELECT count(*) AS n, COALESCE(sum(id), 0) AS ids FROM orders WHERE status = 'open'
+""")
+
 _OPEN_ORDERS = text("""
 SELECT id, client_order_id, side, status, pool_id, gpus, price, max_value, starts_at, ends_at,
        cancel_requested, frozen_auction_id, created_at
@@ -81,6 +87,13 @@ class PgFeedQueries:
                 row[f"{side}_gpu_hours"] = int(r.gpu_hours)
                 row["asks" if side == "supply" else "bids"] = int(r.orders)
         return [rows[k] for k in sorted(rows)]
+
+    async def book_version(self) -> str:
+        """A fingerprint of the open book (`<orders>:<sum of ids>`): it changes whenever an
+        order enters or leaves it, so the supply totals need recomputing only when it does."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(_BOOK_VERSION)).one()
+        return f"{row.n}:{row.ids}"
 
     async def open_orders(self, account_id: str) -> list[dict[str, object]]:
         async with self.engine.connect() as conn:

@@ -1,4 +1,5 @@
-"""The feed's event source on Redis Streams: XREAD to tail, XRANGE to replay and snapshot."""
+"""The feed's event source on Redis Streams: XREAD to tail, XRANGE to replay and snapshot
+(an account's stream, for a private channel)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from gpux.service.feed_ports import ZERO, FeedEvent
 
 
 def _event(e: StreamEvent) -> FeedEvent:
-    return FeedEvent(e.entry_id, e.event_id, e.type, e.payload)
+    return FeedEvent(e.entry_id, e.event_id, e.type, e.payload, e.account_seq)
 
 
 def _text(value: bytes | str) -> str:

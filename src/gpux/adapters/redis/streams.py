@@ -4,6 +4,12 @@ The relay takes the oldest unpublished outbox rows (`FOR UPDATE SKIP LOCKED`, so
 never take the same row), XADDs each to its stream in one pipeline and only then marks them
 published and commits. A crash between the XADD and the commit publishes those rows again:
 delivery is at least once, and each entry's `event_id` lets a consumer drop the duplicates.
+
+Rows of the private streams (`numbered`: orders, fills) go through one Lua script instead,
+which numbers each event in its account's stream (`gpux.service.feed_ports.account_stream`,
+ids `0-1`, `0-2`, ...) and appends it to the shared stream with that number as
+`account_seq`, atomically and once per event id: a row published again gets its first number
+back and is not appended a second time.
 """
 
 from __future__ import annotations
@@ -23,20 +29,47 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gpux.adapters import metrics
 from gpux.adapters.postgres.tables import outbox
 from gpux.domain.jsonio import dumps, loads
+from gpux.service.feed_ports import account_stream
 
 log = logging.getLogger(__name__)
+
+# KEYS: the shared stream, the account's stream, the account's hash of numbered event ids.
+# ARGV: event id, type, payload, the shared stream's MAXLEN, the account stream's MAXLEN.
+# The hash forgets an event id when its entry is trimmed from the account's stream.
+_NUMBER = """
+local seq = redis.call('HGET', KEYS[3], ARGV[1])
+if seq then return seq end
+seq = redis.call('XADD', KEYS[2], '0-*', 'event_id', ARGV[1], 'type', ARGV[2],
+                 'payload', ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[1], seq)
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'event_id', ARGV[1], 'type', ARGV[2],
+           'payload', ARGV[3], 'account_seq', seq)
+local over = redis.call('XLEN', KEYS[2]) - tonumber(ARGV[5])
+if over > 0 then
+  for _, entry in ipairs(redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', over)) do
+    local f = entry[2]
+    for i = 1, #f, 2 do
+      if f[i] == 'event_id' then redis.call('HDEL', KEYS[3], f[i + 1]) end
+    end
+  end
+  redis.call('XTRIM', KEYS[2], 'MAXLEN', ARGV[5])
+end
+return seq
+"""
 
 
 class OutboxRelay:
     """Publishes outbox rows to their Redis streams, at least once, oldest first."""
 
     def __init__(self, engine: AsyncEngine, redis: Any, *, maxlen: int, batch: int = 500,
-                 idle_seconds: float = 0.2) -> None:
+                 idle_seconds: float = 0.2, numbered: Sequence[str] = ()) -> None:
         self.engine = engine
         self.redis = redis
         self.maxlen = maxlen
         self.batch = batch
         self.idle_seconds = idle_seconds
+        self.numbered = frozenset(numbered)  # private streams: numbered per account
+        self._number = redis.register_script(_NUMBER)
         self.wake = asyncio.Event()
 
     async def publish_once(self) -> int:
@@ -52,10 +85,17 @@ class OutboxRelay:
                 return 0
             pipe = self.redis.pipeline(transaction=False)
             for r in rows:
-                pipe.xadd(r.stream, {"event_id": r.event_id,
-                                     "type": str(r.payload.get("type", "")),
-                                     "payload": dumps(r.payload, indent=None)},
-                          maxlen=self.maxlen, approximate=True)
+                kind, text = str(r.payload.get("type", "")), dumps(r.payload, indent=None)
+                account = r.payload.get("account_id")
+                if r.stream in self.numbered and account is not None:
+                    own = account_stream(r.stream, str(account))
+                    await self._number(keys=[r.stream, own, f"{own}:ids"],
+                                       args=[r.event_id, kind, text, self.maxlen,
+                                             self.maxlen], client=pipe)
+                else:
+                    pipe.xadd(r.stream, {"event_id": r.event_id, "type": kind,
+                                         "payload": text},
+                              maxlen=self.maxlen, approximate=True)
             await pipe.execute()
             await conn.execute(
                 update(outbox).where(outbox.c.id == func.any(
@@ -121,6 +161,7 @@ class StreamEvent:
     event_id: str
     type: str
     payload: dict[str, Any]
+    account_seq: str | None = None  # private streams: the event's number in its account's
 
 
 def _text(value: bytes | str) -> str:
@@ -130,7 +171,8 @@ def _text(value: bytes | str) -> str:
 def parse_entry(entry_id: bytes | str, fields: dict[Any, Any]) -> StreamEvent:
     """A StreamEvent from one XRANGE/XREAD entry (bytes or str), payload exact (Decimal)."""
     f = {_text(k): _text(v) for k, v in fields.items()}
-    return StreamEvent(_text(entry_id), f["event_id"], f.get("type", ""), loads(f["payload"]))
+    return StreamEvent(_text(entry_id), f["event_id"], f.get("type", ""), loads(f["payload"]),
+                       f.get("account_seq"))
 
 
 async def read_stream(redis: Any, stream: str, *, after: str = "-",

@@ -37,8 +37,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     conf = svc.settings
     hub = FeedHub(
         RedisFeedSource(app.state.resources.redis), PgFeedQueries(svc.engine), SystemClock(),
-        {"auctions": conf.auctions_stream, "orders": conf.orders_stream,
-         "fills": conf.fills_stream},
+        {"auctions": conf.auctions_stream, "supply": conf.supply_stream,
+         "orders": conf.orders_stream, "fills": conf.fills_stream},
         snapshot_rounds=conf.feed_snapshot_rounds,
         heartbeat_seconds=conf.feed_heartbeat_seconds)
     app.state.feed = hub
