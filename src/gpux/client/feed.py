@@ -73,11 +73,14 @@ class FeedClient:
         await ws.send(dumps(op, indent=None))
 
     def _accept(self, msg: dict[str, Any]) -> str:
-        """'yield', 'skip' (a repeat, or an update sent before a resubscription took effect)
-        or 'gap' (the channel skipped a message)."""
+        """'yield', 'skip' (a repeat, or an update sent before a resubscription took effect),
+        'gap' (the channel skipped a message) or 'gap:<channel>' (a heartbeat says a private
+        channel is behind)."""
         channel, seq = msg.get("channel"), msg.get("seq")
         if msg.get("type") == "subscribed" and isinstance(channel, str):
             self._resyncing.discard(channel)
+        if msg.get("type") == "heartbeat":
+            return self._behind(msg.get("seqs"))
         if not isinstance(channel, str) or not isinstance(seq, str):
             return "yield"
         last = self.last.get(channel)
@@ -93,6 +96,17 @@ class FeedClient:
                 if prev is not None and prev != last:
                     return "gap"
         self.last[channel] = seq
+        return "yield"
+
+    def _behind(self, seqs: object) -> str:
+        """'gap:<channel>' when a heartbeat names a private message newer than the last one
+        seen on a channel in line (the last of a burst was lost), else 'yield'."""
+        if not isinstance(seqs, dict):
+            return "yield"
+        for channel in sorted(PRIVATE.intersection(self.channels) - self._resyncing):
+            newest, last = seqs.get(channel), self.last.get(channel)
+            if isinstance(newest, str) and last is not None and seq_key(newest) > seq_key(last):
+                return f"gap:{channel}"
         return "yield"
 
     async def _messages(self) -> AsyncIterator[FeedMessage]:
@@ -114,10 +128,13 @@ class FeedClient:
                         delay = self.backoff
                         msg = loads(str(text))
                         verdict = self._accept(msg)
-                        if verdict == "gap":
+                        if verdict.startswith("gap"):
+                            behind = verdict.partition(":")[2] or str(msg["channel"])
                             self.gaps += 1
-                            self._resyncing.add(str(msg["channel"]))
-                            await self._subscribe(ws, str(msg["channel"]))
+                            self._resyncing.add(behind)
+                            await self._subscribe(ws, behind)
+                            if msg.get("type") == "heartbeat":
+                                yield FeedMessage.of(msg)
                         elif verdict == "yield":
                             yield FeedMessage.of(msg)
                     if ws.close_code == 4401:

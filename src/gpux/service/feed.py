@@ -120,6 +120,8 @@ class FeedHub:
         self.everyone: set[Subscriber] = set()
         self.public: dict[str, set[Subscriber]] = defaultdict(set)
         self.private: dict[tuple[str, str], set[Subscriber]] = defaultdict(set)
+        # (channel, account) -> the newest number this process dispatched on it.
+        self.private_last: dict[tuple[str, str], str] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._starting = asyncio.Lock()
         # Snapshots and replays of many subscribers at once queue here rather than take
@@ -321,6 +323,7 @@ class FeedHub:
                 log.warning("feed: %s entry %s has no account_seq; not sent", stream, event.seq)
                 return
             account = event.payload.get("account_id")
+            self.private_last[channel, str(account)] = event.account_seq
             subs = self.private.get((channel, str(account)), ())
             if subs:
                 text = self._update(channel, event, event.account_seq,
@@ -344,12 +347,19 @@ class FeedHub:
             self.heartbeat()
 
     def heartbeat(self) -> None:
-        """Tell every connection the time and the public channels' last sequence numbers."""
+        """Tell every connection the time and the last sequence numbers: the public channels',
+        and on each private channel it is in line on, its account's newest (so a client that
+        lost the last message of a burst sees the gap without waiting for the next)."""
         seqs: dict[str, Any] = {"auctions": self.last.get(self.streams["auctions"], ZERO),
                                 "supply": self.supply_seq}
-        text = encode({"type": "heartbeat", "time": _iso(self.clock.now()), "seqs": seqs})
+        now = _iso(self.clock.now())
+        text = encode({"type": "heartbeat", "time": now, "seqs": seqs})
         for sub in list(self.everyone):
-            sub.push(text)
+            own = {channel: self.private_last[channel, str(sub.account_id)]
+                   for channel in sorted(PRIVATE.intersection(sub.live))
+                   if (channel, str(sub.account_id)) in self.private_last}
+            sub.push(encode({"type": "heartbeat", "time": now, "seqs": {**seqs, **own}})
+                     if own else text)
 
 
 def _supply(event: FeedEvent) -> list[dict[str, object]]:

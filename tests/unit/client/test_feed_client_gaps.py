@@ -49,3 +49,13 @@ def test_a_public_update_whose_prev_is_not_the_last_seq_is_a_gap() -> None:
     feed = _client(auctions="1700000000000-0")
     assert feed._accept(_update("auctions", "1700000060000-0", "1700000030000-0")) == "gap"
     assert feed._accept(_update("auctions", "1700000030000-0", "1700000000000-0")) == "yield"
+
+
+def test_a_heartbeat_naming_a_newer_private_message_is_a_gap_on_that_channel() -> None:
+    feed = _client(fills="0-3")
+    beat = {"type": "heartbeat", "time": "2026-12-01T00:00:00Z",
+            "seqs": {"auctions": "1700000000000-0", "fills": "0-4"}}
+    assert feed._accept(beat) == "gap:fills"
+    assert feed._accept({**beat, "seqs": {"fills": "0-3"}}) == "yield"
+    feed._resyncing.add("fills")
+    assert feed._accept(beat) == "yield"

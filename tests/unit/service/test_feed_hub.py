@@ -244,3 +244,26 @@ async def test_supply_comes_from_its_stream_with_the_entry_ids_as_seq_and_prev()
     assert (update["seq"], update["prev"], update["data"]) == (
         new.seq, first.seq, {"supply": [{"gpu": "H100", "bids": 1}]})
     await hub.close()
+
+
+async def test_a_heartbeat_names_each_private_channels_newest_number_for_its_account() -> None:
+    source = FakeSource()
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    lab, uni, public = Subscriber("lab", 100), Subscriber("uni", 100), Subscriber(None, 100)
+    for sub in (lab, uni, public):
+        hub.join(sub)
+    await hub.subscribe(lab, "fills")
+    await hub.subscribe(uni, "fills")
+    await hub.subscribe(public, "auctions")
+    for n in range(2):
+        await hub.dispatch("f", source.add("f", _fill("lab", n)))
+    beats = {}
+    hub.heartbeat()
+    for who, sub in (("lab", lab), ("uni", uni), ("public", public)):
+        msgs = [json.loads(sub.queue.get_nowait()) for _ in range(sub.queue.qsize())]
+        (beat,) = [m for m in msgs if m["type"] == "heartbeat"]
+        beats[who] = beat["seqs"]
+    assert beats["lab"]["fills"] == "0-2"
+    assert "fills" not in beats["uni"] and "fills" not in beats["public"]
+    assert beats["public"] == {"auctions": ZERO, "supply": ZERO}
+    await hub.close()
