@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,19 @@ class InputError(Exception):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+def parse_time(flag: str, text: str, *, whole_hour: bool = False) -> datetime:
+    """A time given on the command line (ISO 8601; no zone means UTC), in UTC; with
+    `whole_hour`, refused unless it is one."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(flag, f"must be a time like 2026-12-01T10:00Z, was {text!r}") from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if whole_hour and (moment.minute or moment.second or moment.microsecond):
+        raise InputError(flag, f"must be a whole hour (UTC), was {text!r}")
+    return moment
 
 
 def credentials_path() -> Path:

@@ -7,7 +7,6 @@ account, once (docs/settlement.md); repeating the same report changes nothing.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import Any
 
 from gpux.entrypoints.apicmd import (
@@ -15,21 +14,11 @@ from gpux.entrypoints.apicmd import (
     add_api_flags,
     api_command,
     client_of,
+    parse_time,
     print_json,
     print_table,
     short,
 )
-
-
-def _hour(flag: str, text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(flag, f"must be a time like 2026-12-01T10:00Z, was {text!r}") from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    if moment.minute or moment.second or moment.microsecond:
-        raise InputError(flag, f"must be a whole hour (UTC), was {text!r}")
-    return moment
 
 
 def _positive_int(text: str) -> int:
@@ -45,7 +34,8 @@ def _positive_int(text: str) -> int:
 @api_command
 def cmd_outage(args: argparse.Namespace) -> int:
     """Report an outage (or curtailment) and print the credits it paid."""
-    starts, ends = _hour("--from", args.starts), _hour("--to", args.ends)
+    starts, ends = parse_time("--from", args.starts, whole_hour=True), parse_time(
+        "--to", args.ends, whole_hour=True)
     if ends <= starts:
         raise InputError("--to", f"must be after --from ({args.starts}), was {args.ends!r}")
     with client_of(args) as gx:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,6 +22,7 @@ from gpux.entrypoints.apicmd import (
     add_api_flags,
     api_command,
     client_of,
+    parse_time,
     print_json,
     print_table,
     short,
@@ -53,14 +53,6 @@ def describe(order: dict[str, Any]) -> str:
 def _confirm(question: str) -> bool:
     print(question, end="", flush=True)
     return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-
-def _time(field: str, text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(field, f"must be a time like 2026-12-01T00:00Z, was {text!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _money(field: str, text: str | None) -> Decimal | None:
@@ -103,7 +95,7 @@ def _bid_body(args: argparse.Namespace) -> dict[str, Any]:
     if (limit is None) == (value is None):
         raise InputError("--limit-per-gpu-hour", "give a limit per GPU-hour or a --value "
                          "(the most paid in total), one of the two")
-    start, end = (_time("--between", t) for t in args.between)
+    start, end = (parse_time("--between", t) for t in args.between)
     return alternative(gpus=args.gpus, hours=args.hours, earliest_start=start,
                        latest_end=end, gpu=_split(args.gpu), regions=_split(args.region),
                        limit_per_gpu_hour=limit, value=value,
@@ -127,7 +119,7 @@ def cmd_place(args: argparse.Namespace) -> int:
             placed = gx.bid([_bid_body(args)], args.client_order_id)
         else:
             _required(args, "pool", "gpus", "between", "price")
-            start, end = (_time("--between", t) for t in args.between)
+            start, end = (parse_time("--between", t) for t in args.between)
             price = _money("--price", args.price)
             assert price is not None
             placed = gx.ask(args.pool, args.gpus, start, end, price, args.client_order_id)
@@ -145,7 +137,7 @@ def cmd_resell(args: argparse.Namespace) -> int:
     """Offer all or part of a contract you hold back into the auction."""
     if args.gpus is None or args.gpus <= 0:
         raise InputError("--gpus", f"must be a positive number of GPUs, was {args.gpus}")
-    start, end = _time("--from", args.start), _time("--to", args.end)
+    start, end = parse_time("--from", args.start), parse_time("--to", args.end)
     reserve = _money("--reserve", args.reserve)
     assert reserve is not None
     with client_of(args) as gx:
