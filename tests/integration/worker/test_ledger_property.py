@@ -97,6 +97,20 @@ async def _check(engine: Any, model: _Model) -> None:
             "SELECT coalesce(sum(paid), 0) FROM contract_credits"))).scalar_one()
     assert credit_postings == paid == model.credited
     await _check_contracts(engine)
+    await _check_open_order_counts(engine)
+
+
+async def _check_open_order_counts(engine: Any) -> None:
+    """The open-order count kept on each balances row (the cap's) equals the account's open
+    orders, whichever path (entry, round, cancel, resale, halt) changed them."""
+    async with engine.connect() as conn:
+        off = (await conn.execute(text("""
+            SELECT coalesce(b.account_id, o.account_id), b.open_orders, o.n
+            FROM balances b FULL JOIN (SELECT account_id, count(*) AS n FROM orders
+                                       WHERE status = 'open' GROUP BY account_id) o
+              ON o.account_id = b.account_id
+            WHERE coalesce(b.open_orders, 0) <> coalesce(o.n, 0)"""))).all()
+    assert off == []
 
 
 async def _check_contracts(engine: Any) -> None:
