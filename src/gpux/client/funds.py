@@ -2,9 +2,9 @@
 halting and resuming an account or the whole market.
 
 A deposit or withdrawal given a `reference` (the bank transfer's id) is safe to retry: the
-exchange moves the money once and answers a repeat as it answered the first. Without one it
-is never retried after a lost answer (sending it twice would move the money twice). Halts
-and resumes are safe to repeat.
+exchange moves the money once and answers a repeat with the balances as they are then.
+Without one it is never retried after a lost answer (sending it twice would move the money
+twice). Halts and resumes are safe to repeat.
 """
 
 from __future__ import annotations

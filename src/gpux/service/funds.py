@@ -58,7 +58,8 @@ class FundsService:
     async def deposit(self, caller: Account, account_id: str, amount: Decimal,
                       reference: str | None = None) -> Moved:
         """An admin records money received for an account. Under a `reference` (the bank
-        transfer's id) a repeat moves nothing and answers as the first did."""
+        transfer's id) a repeat moves nothing and answers with the balances as they are, marked
+        replayed."""
         require_admin(caller)
         amount = rules.positive_amount(amount)
         async with self._uow() as uow:
