@@ -120,7 +120,8 @@ def _from_pieces(offer_id: int, pieces: Sequence[Piece],
 def _children(piece: Piece, taken: Mapping[int, Mapping[datetime, int]],
               buyer_of: Mapping[int, str], cost: _Cost) -> list[NewContract]:
     """A sold piece's children: the buyers' rectangles (at the clearing prices) and the rest,
-    still on offer, sharing the piece's price by GPU-hours."""
+    still on offer, each with its share of the piece's price by GPU-hours (the share of the
+    GPU-hours sold leaves with them)."""
     kept = {t: piece.gpus for t in _hours(piece.starts_at, piece.ends_at)}
     bought: list[NewContract] = []
     for fill_id in sorted(taken):
@@ -132,7 +133,10 @@ def _children(piece: Piece, taken: Mapping[int, Mapping[datetime, int]],
     rest = runs(kept)
     if not rest:
         return bought
-    shares = prorate(piece.price, [g * hours_between(s, e) for s, e, g in rest])
+    kept_hours = [g * hours_between(s, e) for s, e, g in rest]
+    whole = piece.gpus * hours_between(piece.starts_at, piece.ends_at)
+    # The sold GPU-hours' share comes first, so prorate's rounding remainder leaves with it.
+    shares = prorate(piece.price, [whole - sum(kept_hours), *kept_hours])[1:]
     return [*bought, *(NewContract(piece.holder_id, piece.provider_id, piece.pool_id, g, s, e,
                                    price, parent_id=piece.id, offer_id=piece.offer_id)
                        for (s, e, g), price in zip(rest, shares, strict=True))]

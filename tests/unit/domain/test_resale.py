@@ -104,8 +104,10 @@ def test_a_round_splits_the_offered_piece_between_its_buyer_and_its_holder() -> 
     assert got == [
         ("bob", 2, 3 * H, 5 * H, 1, 20, None, Decimal(8)),
         ("lab", 1, 3 * H, 4 * H, 2, None, None, Decimal(2)),
-        ("lab", 1, 3 * H, 5 * H, None, 20, 50, Decimal("9.6")),
-        ("lab", 3, 2 * H, 3 * H, None, 20, 50, Decimal("14.4")),
+        # The kept GPU-hours (2 and 3 of the piece's 9) keep their share of its 24: the
+        # share of the 4 sold left with them.
+        ("lab", 1, 3 * H, 5 * H, None, 20, 50, Decimal("5.333333")),
+        ("lab", 3, 2 * H, 3 * H, None, 20, 50, Decimal("8")),
     ]
     assert _gpu_hours([c for c in split.contracts if c.parent_id == 20]) == {
         T0 + k * H: 3 for k in (2, 3, 4)}
@@ -236,6 +238,13 @@ def test_a_round_moves_every_sold_gpu_hour_to_its_buyer_and_keeps_the_rest_offer
                 assert (c.holder_id, c.offer_id) == (piece.holder_id, piece.offer_id)
             else:
                 assert c.holder_id != piece.holder_id and c.offer_id is None
+        # What the holder keeps keeps its share of the piece's price by GPU-hours (to the
+        # micro-dollar, rounded down): the share of what sold left with it.
+        kept = [c for c in children if c.fill_id is None]
+        whole = piece.gpus * len(_hours(piece))
+        kept_hours = sum(c.gpus * int((c.ends_at - c.starts_at) / H) for c in kept)
+        exact = piece.price * kept_hours / whole
+        assert exact - Decimal("0.000001") * len(kept) <= sum(c.price for c in kept) <= exact
     bought = [c for c in split.contracts if c.fill_id is not None]
     for fill_id, f in fills:
         if f.side == "bid":
