@@ -86,3 +86,20 @@ async def test_the_open_order_count_follows_every_order_in_and_out_of_the_book(
         await conn.execute(text("DELETE FROM bid_alternatives"))
         await conn.execute(text("DELETE FROM orders WHERE side = 'bid' AND status = 'open'"))
     assert await _open_counts(engine) == {"lab": (0, 0), "acme": (1, 1)}
+
+
+async def test_concurrent_asks_never_pass_the_open_order_cap_together(
+        client: httpx.AsyncClient, engine: Any, app: Any) -> None:
+    from dataclasses import replace
+
+    svc = app.state.services
+    svc.orders._limits = replace(svc.orders._limits, max_open_orders=5)
+    prov = await account(client, "acme", "provider")
+    await pool(client, prov, "p1", gpus=64)
+    answers = await asyncio.gather(*(client.post("/asks", headers=prov,
+                                                 json=ask(f"a{i}", gpus=1))
+                                     for i in range(16)))
+    assert sorted(r.status_code for r in answers) == [201] * 5 + [409] * 11
+    assert {r.json()["code"] for r in answers if r.status_code == 409} == {
+        "too_many_open_orders"}
+    assert (await _open_counts(engine))["acme"] == (5, 5)

@@ -14,13 +14,17 @@ from gpux.domain.accounts import Account, PoolSpec
 from gpux.service.ports import Pool
 
 _LOCK_FOR_ORDER = text("""
-SELECT a.id, a.name, a.role, a.halted,
-       coalesce((SELECT b.open_orders FROM balances b WHERE b.account_id = a.id), 0)
+SELECT a.id, a.name, a.role, a.halted FROM accounts a WHERE a.id = :account_id FOR UPDATE
+""")
+
+# Read in a statement of its own once the account row is locked: a subquery of the locking
+# statement would read the snapshot taken before it waited, missing what the transaction it
+# waited for committed (its order, and the open-order count the triggers raised).
+_ADMISSION = text("""
+SELECT coalesce((SELECT b.open_orders FROM balances b WHERE b.account_id = :account_id), 0)
            AS open_orders,
        (SELECT o.id FROM orders o
-        WHERE o.account_id = a.id AND o.client_order_id = :client_order_id) AS existing
-FROM accounts a WHERE a.id = :account_id
-FOR UPDATE OF a
+        WHERE o.account_id = :account_id AND o.client_order_id = :client_order_id) AS existing
 """)
 
 _BY_KEY = (
@@ -74,11 +78,12 @@ class PgAccounts:
 
     async def lock_for_order(self, account_id: str, client_order_id: str
                              ) -> tuple[Account, int, int | None] | None:
-        row = (await self._conn.execute(_LOCK_FOR_ORDER, {
-            "account_id": account_id, "client_order_id": client_order_id})).first()
+        row = (await self._conn.execute(_LOCK_FOR_ORDER, {"account_id": account_id})).first()
         if row is None:
             return None
-        return _account(row), row.open_orders, row.existing
+        seen = (await self._conn.execute(_ADMISSION, {
+            "account_id": account_id, "client_order_id": client_order_id})).one()
+        return _account(row), seen.open_orders, seen.existing
 
     async def add_key(self, account_id: str, key_hash: str, prefix: str) -> None:
         await self._conn.execute(insert(api_keys).values(
