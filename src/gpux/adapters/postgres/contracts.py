@@ -23,6 +23,12 @@ RETURNING id, status, created_at, updated_at
 """).bindparams(bindparam("request", type_=JSONB))
 
 
+_LOCK_POOL_OF = text("""
+SELECT id FROM pools WHERE id = (SELECT pool_id FROM contracts WHERE id = :contract_id)
+FOR KEY SHARE
+""")
+
+
 class PgContracts:
     """`ContractRepository` on PostgreSQL."""
 
@@ -30,6 +36,9 @@ class PgContracts:
         self._conn = conn
 
     async def lock(self, contract_id: int) -> HeldContract | None:
+        # The contract's pool first, as an outage takes them (pool row, then its contracts):
+        # the other order deadlocked with an outage recorded while the offer went in.
+        await self._conn.execute(_LOCK_POOL_OF, {"contract_id": contract_id})
         row = (await self._conn.execute(
             select(contracts.c.id, contracts.c.holder_id, contracts.c.provider_id,
                    contracts.c.pool_id, contracts.c.gpus, contracts.c.starts_at,

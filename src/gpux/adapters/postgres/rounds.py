@@ -213,6 +213,9 @@ class _Commit:
     async def offered_pieces(self, offer_ids: Sequence[int]) -> dict[int, list[Piece]]:
         if not offer_ids:
             return {}
+        # Pools before contracts, as an outage takes them (pool row, then its contracts):
+        # the other order deadlocked with an outage recorded while the round commits.
+        await self.conn.execute(_LOCK_OFFERED_POOLS, {"ids": list(offer_ids)})
         rows = await self.conn.execute(
             select(*_PIECE).where(contracts.c.offer_id == func.any(_IDS),
                                   contracts.c.superseded_at.is_(None))
@@ -280,6 +283,13 @@ async def _add_events(conn: AsyncConnection, events: Sequence[Event]) -> None:
         await pg.copy_records_to_table(
             "outbox", columns=["stream", "event_id", "payload"],
             records=[(e.stream, e.event_id, dumps(e.payload, indent=None)) for e in events])
+
+
+_LOCK_OFFERED_POOLS = text("""
+SELECT id FROM pools WHERE id IN (SELECT pool_id FROM contracts
+                                  WHERE offer_id = ANY(:ids) AND superseded_at IS NULL)
+ORDER BY id FOR KEY SHARE
+""")
 
 
 class PostgresRounds:
