@@ -198,3 +198,30 @@ async def test_the_sdk_feed_client_sees_a_private_gap_and_gets_the_lost_message_
     assert [(m.seq, m.raw["prev"]) for m in got] == [("0-1", "0-0"), ("0-2", "0-1"),
                                                        ("0-3", "0-2")]
     assert feed.gaps == 1 and feed.connects == 1
+
+
+async def test_a_second_relay_publishes_nothing_while_another_is_mid_batch(
+        exchange: Exchange) -> None:
+    from gpux.adapters.redis import streams
+
+    conf = exchange.res.settings
+    relay = OutboxRelay(exchange.res.engine, exchange.res.redis, maxlen=1000,
+                        numbered=[conf.orders_stream, conf.fills_stream])
+    h0 = start_hour()
+    async with exchange.http("lab") as http:
+        placed = (await http.post("/bids", json={"client_order_id": "x", "alternatives": [{
+            "value": "100", "earliest_start": iso(h0), "latest_end": iso(h0 + 24 * HOUR),
+            "legs": [{"gpus": 1, "duration_hours": 4, "gpu": ["H100"]}]}]})).json()
+        assert (await http.delete(f"/orders/{placed['id']}")).status_code == 200
+    # Another relay holds the publishing lock (it is between taking its batch and marking
+    # it published): this one must not publish the later rows meanwhile.
+    async with exchange.res.engine.begin() as other:
+        await other.execute(text("SELECT pg_advisory_xact_lock(:k)"),
+                            {"k": streams._RELAY_KEY})
+        assert await relay.publish_once() == 0
+        own = account_stream(conf.orders_stream, "lab")
+        assert await read_stream(exchange.res.redis, own) == []
+    assert await relay.publish_once() >= 2
+    events = await read_stream(exchange.res.redis, own)
+    assert [(e.entry_id, e.payload["event"]) for e in events] == [
+        ("0-1", "placed"), ("0-2", "cancelled")]

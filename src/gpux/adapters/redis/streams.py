@@ -1,9 +1,10 @@
 """The outbox relay to Redis Streams, and a reader of those streams.
 
-The relay takes the oldest unpublished outbox rows (`FOR UPDATE SKIP LOCKED`, so two relays
-never take the same row), XADDs each to its stream in one pipeline and only then marks them
-published and commits. A crash between the XADD and the commit publishes those rows again:
-delivery is at least once, and each entry's `event_id` lets a consumer drop the duplicates.
+The relay takes the oldest unpublished outbox rows under a transaction-level advisory lock
+(one relay publishes at a time, so an account's events keep their order), XADDs each to its
+stream in one pipeline and only then marks them published and commits. A crash between the
+XADD and the commit publishes those rows again: delivery is at least once, and each entry's
+`event_id` lets a consumer drop the duplicates.
 
 Rows of the private streams (`numbered`: orders, fills) go through one Lua script instead,
 which numbers each event in its account's stream (`gpux.service.feed_ports.account_stream`,
@@ -22,25 +23,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, func, select, update
+from sqlalchemy import BigInteger, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gpux.adapters import metrics
+from gpux.adapters.postgres.lock import lock_key
 from gpux.adapters.postgres.tables import outbox
 from gpux.domain.jsonio import dumps, loads
 from gpux.service.feed_ports import account_stream
 
 log = logging.getLogger(__name__)
 
-# KEYS: the shared stream, the account's stream, the account's hash of numbered event ids.
-# ARGV: event id, type, payload, the shared stream's MAXLEN, the account stream's MAXLEN.
-# The hash forgets an event id when its entry is trimmed from the account's stream.
+# KEYS: the shared stream, the account's stream, the account's hash of numbered event ids,
+# the account's counter. ARGV: event id, type, payload, the shared stream's MAXLEN, the
+# account stream's MAXLEN. The hash forgets an event id when its entry is trimmed from the
+# account's stream. The number comes from a counter and goes in as an explicit id (`0-*`
+# needs Redis 7; the embedded server is 6.2).
 _NUMBER = """
 local seq = redis.call('HGET', KEYS[3], ARGV[1])
 if seq then return seq end
-seq = redis.call('XADD', KEYS[2], '0-*', 'event_id', ARGV[1], 'type', ARGV[2],
-                 'payload', ARGV[3])
+seq = '0-' .. redis.call('INCR', KEYS[4])
+redis.call('XADD', KEYS[2], seq, 'event_id', ARGV[1], 'type', ARGV[2], 'payload', ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[1], seq)
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'event_id', ARGV[1], 'type', ARGV[2],
            'payload', ARGV[3], 'account_seq', seq)
@@ -56,6 +60,10 @@ if over > 0 then
 end
 return seq
 """
+
+
+_RELAY_KEY = lock_key("outbox-relay")
+_ONE_RELAY = text("SELECT pg_try_advisory_xact_lock(:key)")
 
 
 class OutboxRelay:
@@ -75,6 +83,11 @@ class OutboxRelay:
     async def publish_once(self) -> int:
         """Publish one batch of unpublished rows; how many."""
         async with self.engine.begin() as conn:
+            # One relay publishes at a time (every worker process runs one): batches taken
+            # side by side could publish an account's later event before its earlier one,
+            # and the account's numbers would then say the wrong order.
+            if not (await conn.execute(_ONE_RELAY, {"key": _RELAY_KEY})).scalar_one():
+                return 0
             rows = (await conn.execute(
                 select(outbox.c.id, outbox.c.stream, outbox.c.event_id, outbox.c.payload,
                        outbox.c.created_at)
@@ -89,7 +102,7 @@ class OutboxRelay:
                 account = r.payload.get("account_id")
                 if r.stream in self.numbered and account is not None:
                     own = account_stream(r.stream, str(account))
-                    await self._number(keys=[r.stream, own, f"{own}:ids"],
+                    await self._number(keys=[r.stream, own, f"{own}:ids", f"{own}:n"],
                                        args=[r.event_id, kind, text, self.maxlen,
                                              self.maxlen], client=pipe)
                 else:
