@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 from apihelp import ADMIN, account, ask, bid, count, hour, pool
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 PROVIDER, HOLDER, OTHER = "acme", "lab", "lab-9"
 
@@ -76,6 +76,13 @@ async def test_offering_a_whole_contract_marks_it_without_splitting_it(
     assert r.status_code == 201, r.text
     (held,) = await _live(client, lab)
     assert (held["id"], held["offered"], held["offer_id"]) == (cid, True, r.json()["id"])
+    # Like every placement, the offer's `placed` event is in the outbox with it.
+    async with engine.connect() as conn:
+        payload = (await conn.execute(text(
+            "SELECT payload FROM outbox WHERE event_id = :e"),
+            {"e": f"order:{r.json()['id']}:placed"})).scalar_one()
+    assert (payload["event"], payload["side"], payload["account_id"]) == (
+        "placed", "ask", "lab")
 
 
 async def _refused(client: httpx.AsyncClient, engine: Any, headers: dict[str, str], cid: int,

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gpux.adapters.postgres.orders import write_order_event
 from gpux.adapters.postgres.tables import contracts, orders
 from gpux.domain.resale import HeldContract, NewContract, Piece, ResaleOffer
 from gpux.service.ports import Order
@@ -32,8 +33,9 @@ FOR KEY SHARE
 class PgContracts:
     """`ContractRepository` on PostgreSQL."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, orders_stream: str = "gpux:orders") -> None:
         self._conn = conn
+        self._orders_stream = orders_stream
 
     async def lock(self, contract_id: int) -> HeldContract | None:
         # The contract's pool first, as an outage takes them (pool row, then its contracts):
@@ -65,9 +67,11 @@ class PgContracts:
             "contract_id": offer.contract_id})).first()
         if row is None:
             return None
-        return Order(row.id, account_id, "ask", offer.client_order_id, row.status,
-                     offer.starts_at, offer.ends_at, pool_id, offer.gpus, offer.price, None,
-                     None, False, request, row.created_at, row.updated_at)
+        order = Order(row.id, account_id, "ask", offer.client_order_id, row.status,
+                      offer.starts_at, offer.ends_at, pool_id, offer.gpus, offer.price, None,
+                      None, False, request, row.created_at, row.updated_at)
+        await write_order_event(self._conn, self._orders_stream, order, "placed")
+        return order
 
     async def mark(self, contract_id: int, offer_id: int) -> None:
         await self._conn.execute(update(contracts).where(contracts.c.id == contract_id)

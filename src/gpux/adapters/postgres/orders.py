@@ -46,6 +46,13 @@ def order_event(order: Order, event: str) -> dict[str, object]:
             "client_order_id": order.client_order_id, "status": order.status}
 
 
+async def write_order_event(conn: AsyncConnection, stream: str, order: Order,
+                            event: str) -> None:
+    """Put an order-entry event in the outbox, in `conn`'s transaction (once per event id)."""
+    await conn.execute(_EVENT, {"stream": stream, "event_id": f"order:{order.id}:{event}",
+                                "payload": order_event(order, event)})
+
+
 def _order(row: Row[Any]) -> Order:
     return Order(*tuple(row))
 
@@ -62,9 +69,7 @@ class PgOrders:
         self._orders_stream = orders_stream
 
     async def _event(self, order: Order, event: str) -> None:
-        await self._conn.execute(_EVENT, {
-            "stream": self._orders_stream, "event_id": f"order:{order.id}:{event}",
-            "payload": order_event(order, event)})
+        await write_order_event(self._conn, self._orders_stream, order, event)
 
     async def add_ask(self, account_id: str, ask: AskOrder, partition: str,
                       request: dict[str, Any]) -> Order | None:

@@ -44,7 +44,7 @@ class PgUnitOfWork:
         self.market = PgMarketReads(conn)
         self.ledger = PgLedger(conn)
         self.halts = PgHalts(conn, self._orders_stream)
-        self.contracts = PgContracts(conn)
+        self.contracts = PgContracts(conn, self._orders_stream)
         self.outages = PgOutages(conn)
         self.transfers = PgTransfers(conn)
         return self
