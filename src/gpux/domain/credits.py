@@ -24,7 +24,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
@@ -107,8 +107,10 @@ class OutageSpec:
             moment: datetime = getattr(self, name)
             if moment.tzinfo is None or moment.utcoffset() is None:
                 raise InvalidOutage(name, "must carry a time zone (UTC)", moment.isoformat())
-            if moment.minute or moment.second or moment.microsecond:
-                raise InvalidOutage(name, "must be a whole hour", moment.isoformat())
+            # Whole in UTC: 10:00+05:30 is 04:30Z, not an hour of the market's clock.
+            utc = moment.astimezone(UTC)
+            if utc.minute or utc.second or utc.microsecond:
+                raise InvalidOutage(name, "must be a whole UTC hour", moment.isoformat())
         if self.ends_at <= self.starts_at:
             raise InvalidOutage("ends_at", "must be after starts_at "
                                 f"({self.starts_at.isoformat()})", self.ends_at.isoformat())

@@ -54,3 +54,21 @@ async def test_money_in_a_problem_keeps_every_digit(client: httpx.AsyncClient) -
     buyer = await account(client, "lab-7", "buyer")
     r = await client.post("/bids", headers=buyer, json=bid(value="1.0000001"))
     assert r.json()["value"] == "1.0000001"
+
+
+async def test_an_id_beyond_bigint_is_an_invalid_request_naming_it_not_a_server_error(
+        client: httpx.AsyncClient) -> None:
+    lab = await account(client, "lab-7", "buyer")
+    huge = "10000000000000000000"
+    for method, path, field in (
+            ("GET", f"/orders/{huge}", "order_id"), ("DELETE", f"/orders/{huge}", "order_id"),
+            ("GET", f"/auctions/{huge}", "auction_id"),
+            ("GET", f"/contracts/{huge}/credits", "contract_id"),
+            ("GET", f"/fills?order_id={huge}", "order_id")):
+        r = await client.request(method, path, headers=lab)
+        assert r.status_code == 422, (path, r.text)
+        assert r.json()["field"].endswith(field), (path, r.json())
+    r = await client.post(f"/contracts/{huge}/offers", headers=lab, json={
+        "client_order_id": "o", "gpus": 1, "starts_at": "2030-01-01T00:00:00Z",
+        "ends_at": "2030-01-01T01:00:00Z", "price": "1"})
+    assert r.status_code == 422 and r.json()["field"].endswith("contract_id"), r.text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
@@ -51,6 +51,13 @@ def test_an_outage_report_needs_whole_hours_in_order_and_positive_gpus() -> None
     with pytest.raises(InvalidOutage) as err:
         cr.OutageSpec(T0.replace(tzinfo=None), T0.replace(tzinfo=None) + H)
     assert err.value.problem.path == "starts_at"
+    # A whole hour at +05:30 is half past in UTC: not an hour of the market.
+    india = timezone(timedelta(hours=5, minutes=30))
+    with pytest.raises(InvalidOutage) as err:
+        cr.OutageSpec(datetime(2026, 12, 1, 10, tzinfo=india), T0 + 20 * H)
+    assert err.value.problem.path == "starts_at"
+    assert cr.OutageSpec(datetime(2026, 12, 1, 10, tzinfo=timezone(timedelta(hours=2))),
+                         T0 + 20 * H).starts_at.astimezone(UTC).minute == 0
     with pytest.raises(InvalidOutage) as err:
         cr.OutageSpec(T0, T0 + H, gpus=0)
     assert err.value.problem.path == "gpus"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Path, Query
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
@@ -26,6 +28,11 @@ from gpux.service.market import MarketService
 from gpux.service.orders import OrderService
 from gpux.service.pools import PoolService
 from gpux.service.resale import ResaleService
+
+# Ids are BIGINT: a larger number is refused as invalid (422) before it reaches a query.
+MAX_ID = 2**63 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 @dataclass(frozen=True)

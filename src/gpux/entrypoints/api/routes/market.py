@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from gpux.entrypoints.api.auth import Caller, Svc
-from gpux.entrypoints.api.deps import page_limit
+from gpux.entrypoints.api.deps import IdPath, IdQuery, page_limit
 from gpux.entrypoints.api.schemas import (
     AuctionDetailOut,
     AuctionOut,
@@ -25,8 +25,8 @@ Limit = Annotated[int, Query(ge=1)]
 
 
 @router.get("/fills", response_model=FillPage)
-async def list_fills(caller: Caller, svc: Svc, order_id: int | None = None,
-                     auction_id: int | None = None, cursor: str | None = None,
+async def list_fills(caller: Caller, svc: Svc, order_id: IdQuery = None,
+                     auction_id: IdQuery = None, cursor: str | None = None,
                      limit: Limit = 100) -> FillPage:
     """Your fills, newest first."""
     page = await svc.market.fills(caller, order_id=order_id, auction_id=auction_id,
@@ -60,7 +60,7 @@ async def list_auctions(svc: Svc, cursor: str | None = None,
 
 
 @router.get("/auctions/{auction_id}", response_model=AuctionDetailOut, tags=["public"])
-async def get_auction(auction_id: int, svc: Svc) -> AuctionDetailOut:
+async def get_auction(auction_id: IdPath, svc: Svc) -> AuctionDetailOut:
     """One auction's summary and its clearing prices per pool and range of hours."""
     result = await svc.market.auction(auction_id)
     return AuctionDetailOut(

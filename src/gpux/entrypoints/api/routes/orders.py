@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gpux.entrypoints.api.auth import Caller, Svc, caller
-from gpux.entrypoints.api.deps import Services, page_limit
+from gpux.entrypoints.api.deps import IdPath, Services, page_limit
 from gpux.entrypoints.api.errors import PROBLEM_JSON
 from gpux.entrypoints.api.exactjson import ExactJSONRoute
 from gpux.entrypoints.api.schemas import (
@@ -61,7 +61,7 @@ async def place_ask(body: AskIn, request: Request) -> Response:
 
 @router.post("/contracts/{contract_id}/offers", status_code=201, response_model=OrderOut,
              responses=_PROBLEMS)
-async def offer_contract(contract_id: int, body: OfferIn, caller: Caller, svc: Svc) -> Response:
+async def offer_contract(contract_id: IdPath, body: OfferIn, caller: Caller, svc: Svc) -> Response:
     """Offer all or part of a contract you hold for resale: an ask on its pool at your
     reserve, in the next rounds, until sold, cancelled, or its first hour starts. Offered
     GPU-hours are marked (`offered` in `GET /contracts`) and cannot be offered twice. A retry
@@ -82,7 +82,7 @@ async def list_orders(
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, responses=_PROBLEMS)
-async def get_order(order_id: int, caller: Caller, svc: Svc) -> OrderOut:
+async def get_order(order_id: IdPath, caller: Caller, svc: Svc) -> OrderOut:
     """One of your orders."""
     return OrderOut.of(await svc.orders.get(caller, order_id))
 
@@ -90,7 +90,7 @@ async def get_order(order_id: int, caller: Caller, svc: Svc) -> OrderOut:
 @router.delete("/orders/{order_id}", response_model=OrderOut, responses={
     202: {"model": OrderOut, "description": "a round is solving the order: it is cancelled "
           "when that round commits, unless filled (`cancel_pending: true`)"}, **_PROBLEMS})
-async def cancel_order(order_id: int, caller: Caller, svc: Svc) -> Response:
+async def cancel_order(order_id: IdPath, caller: Caller, svc: Svc) -> Response:
     """Cancel one of your open orders."""
     order = await svc.orders.cancel(caller, order_id)
     return Response(OrderOut.of(order).model_dump_json(), media_type="application/json",

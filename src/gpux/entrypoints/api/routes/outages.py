@@ -10,7 +10,7 @@ from starlette.responses import Response
 from gpux.adapters.metrics import SERVICE_CREDITS, SERVICE_CREDITS_USD
 from gpux.domain.credits import tier_name
 from gpux.entrypoints.api.auth import Caller, Svc
-from gpux.entrypoints.api.deps import page_limit
+from gpux.entrypoints.api.deps import IdPath, page_limit
 from gpux.entrypoints.api.exactjson import ExactJSONRoute
 from gpux.entrypoints.api.outage_schemas import (
     CreditList,
@@ -51,7 +51,7 @@ async def list_outages(pool_id: str, _: Caller, svc: Svc, cursor: str | None = N
 
 
 @router.get("/contracts/{contract_id}/credits", response_model=CreditList)
-async def contract_credits(contract_id: int, caller: Caller, svc: Svc) -> CreditList:
+async def contract_credits(contract_id: IdPath, caller: Caller, svc: Svc) -> CreditList:
     """The service credits a contract received (its holder, its provider, or an admin)."""
     found = await svc.outages.contract_credits(caller, contract_id)
     return CreditList(items=[CreditOut.of(c) for c in found])
