@@ -108,7 +108,10 @@ class PartitionMap:
                         + ", ".join(sorted(reach)) + ", but a bid trades in one partition: "
                         "name regions (or pools) of one of " + self.describe(), value)
                 if not reach:
-                    continue  # only pools that do not exist (yet): it constrains nothing
+                    raise SpansPartitions(
+                        field, "none of these pools exists (yet), so the partition the leg "
+                        "trades in is not known: name its regions too; " + self.describe(),
+                        value)
                 (part,) = reach
                 if first is None:
                     first = (path, part)
@@ -121,8 +124,12 @@ class PartitionMap:
 
     def _reach(self, leg: BidLeg, pools: Mapping[str, tuple[str, str]]) -> set[str]:
         if leg.pools:
-            return {pools[p][1] for p in leg.pools if p in pools
-                    and (leg.regions is None or pools[p][0] in leg.regions)}
+            found = {pools[p][1] for p in leg.pools if p in pools
+                     and (leg.regions is None or pools[p][0] in leg.regions)}
+            # Named pools not registered yet: the leg's regions, if it names any, still say
+            # where it can trade (a pool registered later in them joins that partition).
+            if found or leg.regions is None:
+                return found
         return {self.of_region(r) for r in (leg.regions or REGIONS)}
 
     def describe(self) -> str:

@@ -63,8 +63,14 @@ def test_a_bid_joins_the_partition_of_its_regions_or_of_the_pools_it_names() -> 
     # A named pool outside the leg's regions can never serve it.
     assert m.of_bid(_bid((BidLeg(1, 1, pools=("us-1", "eu-1"), regions=("eu-west",)),)),
                     pools) == "europe"
-    # Only pools that do not exist: nothing to go by, the first partition.
-    assert m.of_bid(_bid((BidLeg(1, 1, pools=("nowhere",)),)), pools) == "americas"
+    # Pools not registered yet: the leg's regions say where it trades...
+    assert m.of_bid(_bid((BidLeg(1, 1, pools=("eu-9",), regions=("eu-west",)),)),
+                    pools) == "europe"
+    # ...and without regions nothing does: refused, naming the pools.
+    with pytest.raises(SpansPartitions) as err:
+        m.of_bid(_bid((BidLeg(1, 1, pools=("nowhere",)),)), pools)
+    assert (err.value.problem.path, err.value.problem.value) == (
+        "alternatives[0].legs[0].pools", ["nowhere"])
 
 
 @pytest.mark.parametrize(("bid", "field"), [
