@@ -42,7 +42,8 @@ class EntryOut(BaseModel):
     id: int
     tx_id: int = Field(description="the ledger transaction; its entries sum to zero")
     bucket: str = Field(description="available or held")
-    kind: str = Field(description="deposit, withdrawal, hold, release, payment, revenue, fee")
+    kind: str = Field(description="deposit, withdrawal, hold, release, payment, revenue, fee, "
+                      "credit")
     amount: Money = Field(description="into the bucket (negative: out of it)")
     order_id: int | None
     auction_id: int | None
