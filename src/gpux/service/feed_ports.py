@@ -24,7 +24,10 @@ def seq_key(seq: str) -> tuple[int, int]:
     ms, _, n = seq.partition("-")
     if not ms.isdigit() or not (n or "0").isdigit():
         raise ValueError(f"a sequence number is <milliseconds>-<n>, was {seq!r}")
-    return int(ms), int(n or 0)
+    key = int(ms), int(n or 0)
+    if max(key) >= 2**64:  # Redis stream ids are two 64-bit numbers
+        raise ValueError(f"a sequence number's parts are below 2^64, was {seq!r}")
+    return key
 
 
 def account_stream(stream: str, account_id: str) -> str:

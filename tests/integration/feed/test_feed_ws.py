@@ -188,6 +188,10 @@ async def test_bad_ops_are_answered_with_an_error_naming_the_field(exchange: Exc
         await send(ws, op="subscribe", channel="auctions", since="yesterday")
         err = await next_message(ws)
         assert (err["field"], err["value"]) == ("since", "yesterday")
+        huge = "1795932862393-99999999999999999999999"  # beyond a Redis stream id's 64 bits
+        await send(ws, op="subscribe", channel="auctions", since=huge)
+        err = await next_message(ws)
+        assert (err["field"], err["value"]) == ("since", huge)
         await ws.send("not json")
         assert (await next_message(ws))["field"] == "message"
         await send(ws, op="ping", id=7)
