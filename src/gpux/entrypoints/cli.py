@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from gpux.domain.errors import ExchangeError
 
 EXIT_VIOLATIONS = 1
@@ -187,6 +189,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ExchangeError as err:
         print(f"gpux {args.command}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as err:  # settings from the environment (GPUX_*), or a value
+        for e in err.errors():
+            where = ".".join(str(part) for part in e["loc"]) or err.title.lower()
+            value = e.get("input")
+            shown = f", was {value!r}" if isinstance(value, str | int | float) else ""
+            print(f"gpux {args.command}: {where}: {e['msg']}{shown}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -255,3 +255,19 @@ def test_installed_script_rejects_a_zero_time_limit_with_exit_2() -> None:
     done = _gpux("clear", "-", "--time-limit", "0", stdin="{}")
     assert done.returncode == 2
     assert "--time-limit" in done.stderr
+
+
+def test_bad_settings_from_the_environment_exit_2_naming_the_setting_and_value(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from gpux.entrypoints.cli import main
+
+    monkeypatch.setenv("GPUX_FEE_BPS", "abc")
+    assert main(["worker"]) == 2
+    err = capsys.readouterr().err
+    assert "gpux worker: fee_bps:" in err and "'abc'" in err
+    monkeypatch.delenv("GPUX_FEE_BPS")
+    monkeypatch.setenv("GPUX_PARTITION", "mars")
+    monkeypatch.setenv("GPUX_PARTITION_REGIONS", "americas:us-east,us-west,us-central;"
+                       "europe:eu-west,eu-central;asia:ap-northeast,ap-southeast")
+    assert main(["worker"]) == 2
+    assert "partition names mars" in capsys.readouterr().err
