@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Literal
 
 from gpux.domain import ledger as rules
 from gpux.domain.accounts import Account
@@ -60,37 +61,34 @@ class FundsService:
         """An admin records money received for an account. Under a `reference` (the bank
         transfer's id) a repeat moves nothing and answers with the balances as they are, marked
         replayed."""
-        require_admin(caller)
-        amount = rules.positive_amount(amount)
-        async with self._uow() as uow:
-            await _existing(uow, account_id)
-            if await _earlier(uow, account_id, "deposit", reference, amount):
-                return Moved(await uow.ledger.balance(account_id), True)
-            tx_id = await uow.ledger.post(rules.deposit(account_id, amount))
-            if reference is not None:
-                await uow.transfers.posted(account_id, "deposit", reference, tx_id)
-            balance = await uow.ledger.balance(account_id)
-            await uow.commit()
-        return Moved(balance, False)
+        return await self._move(caller, account_id, amount, reference, "deposit")
 
     async def withdraw(self, caller: Account, account_id: str, amount: Decimal,
                        reference: str | None = None) -> Moved:
         """An admin pays money out of an account's available balance; under a `reference`,
         a repeat moves nothing."""
+        return await self._move(caller, account_id, amount, reference, "withdrawal")
+
+    async def _move(self, caller: Account, account_id: str, amount: Decimal,
+                    reference: str | None, kind: Literal["deposit", "withdrawal"]) -> Moved:
         require_admin(caller)
         amount = rules.positive_amount(amount)
         async with self._uow() as uow:
             await _existing(uow, account_id)
-            if await _earlier(uow, account_id, "withdrawal", reference, amount):
+            if await _earlier(uow, account_id, kind, reference, amount):
                 return Moved(await uow.ledger.balance(account_id), True)
-            before = await uow.ledger.balance(account_id, for_update=True)
-            if before.available < amount:
-                raise InsufficientFunds(
-                    f"the account has {before.available} available, less than {amount}",
-                    "amount", amount)
-            tx_id = await uow.ledger.post(rules.withdrawal(account_id, amount))
+            if kind == "deposit":
+                postings = rules.deposit(account_id, amount)
+            else:
+                before = await uow.ledger.balance(account_id, for_update=True)
+                if before.available < amount:
+                    raise InsufficientFunds(
+                        f"the account has {before.available} available, less than {amount}",
+                        "amount", amount)
+                postings = rules.withdrawal(account_id, amount)
+            tx_id = await uow.ledger.post(postings)
             if reference is not None:
-                await uow.transfers.posted(account_id, "withdrawal", reference, tx_id)
+                await uow.transfers.posted(account_id, kind, reference, tx_id)
             balance = await uow.ledger.balance(account_id)
             await uow.commit()
         return Moved(balance, False)
