@@ -33,18 +33,25 @@ def _deltas(legs: tuple[LegUse, ...]) -> list[tuple[int, int, int, IntArray]]:
 class Ledger:
     """GPUs taken so far per pool and slot, with the cost of taking more."""
 
-    def __init__(self, instance: Instance) -> None:
+    def __init__(self, instance: Instance, like: Ledger | None = None) -> None:
+        """An empty ledger; `like` (a ledger of the same instance) lends its capacity
+        tables, which never change, instead of building them again."""
         self.instance = instance
         self.demand = [np.zeros(instance.slots, dtype=np.int64) for _ in instance.pool_ids]
         self.own: dict[tuple[str, int], IntArray] = {}
-        self.cum = []
-        for groups in instance.groups:
-            caps = np.array([g.cap for g in groups], dtype=np.int64).reshape(
-                len(groups), instance.slots)
-            self.cum.append(np.vstack([np.zeros((1, instance.slots), dtype=np.int64),
-                                       np.cumsum(caps, axis=0)]))
-        self.reserves = [np.array([g.reserve for g in gs], dtype=np.int64)[:, None]
-                         for gs in instance.groups]
+        self.cum: list[IntArray]
+        self.reserves: list[IntArray]
+        if like is not None:
+            self.cum, self.reserves = like.cum, like.reserves
+        else:
+            self.cum = []
+            for groups in instance.groups:
+                caps = np.array([g.cap for g in groups], dtype=np.int64).reshape(
+                    len(groups), instance.slots)
+                self.cum.append(np.vstack([np.zeros((1, instance.slots), dtype=np.int64),
+                                           np.cumsum(caps, axis=0)]))
+            self.reserves = [np.array([g.reserve for g in gs], dtype=np.int64)[:, None]
+                             for gs in instance.groups]
         # Extra cost of single legs at the current demand, per pool: a bid's candidates share
         # legs (pool combinations of multi-leg alternatives), and a pool's costs change only
         # when `add` takes GPUs of that pool.
@@ -124,19 +131,19 @@ class Ledger:
                 best, best_gain = c, cand.value - cost
         return best
 
-    def add(self, c: int) -> None:
-        """Record candidate `c` as accepted."""
+    def add(self, c: int, sign: int = 1) -> None:
+        """Record candidate `c` as accepted (with `sign` -1: as no longer accepted)."""
         inst = self.instance
         cand = inst.candidates[c]
         buyer = inst.buyer(cand.bid)
         for leg in cand.legs:
             self._leg_cost[leg.pool].clear()
-            self.demand[leg.pool][leg.start:leg.end] += leg.gpus
+            self.demand[leg.pool][leg.start:leg.end] += sign * leg.gpus
             if buyer in inst.sellers_by_pool[leg.pool]:
                 key = (buyer, leg.pool)
                 if key not in self.own:
                     self.own[key] = np.zeros(inst.slots, dtype=np.int64)
-                self.own[key][leg.start:leg.end] += leg.gpus
+                self.own[key][leg.start:leg.end] += sign * leg.gpus
 
 
 def greedy(instance: Instance, order: list[int] | None = None,

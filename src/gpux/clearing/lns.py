@@ -15,7 +15,9 @@ optimality quickly.
 from __future__ import annotations
 
 import random
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,6 +61,21 @@ class LegIndex:
             return np.zeros(0, dtype=np.int64)
         mask = (self.start[p] < hi) & (self.end[p] > lo)
         out: IntArray = np.unique(self.bid[p][mask])
+        return out
+
+    def bids_nearest(self, p: int, lo: int, hi: int, centre: int, rng: random.Random
+                     ) -> IntArray:
+        """Bids with a leg in pool `p` overlapping slots [lo, hi), nearest to slot `centre`
+        first (by their nearest leg's middle; ties in random order)."""
+        if p not in self.start:
+            return np.zeros(0, dtype=np.int64)
+        mask = (self.start[p] < hi) & (self.end[p] > lo)
+        bids = self.bid[p][mask]
+        far = np.abs(self.start[p][mask] + self.end[p][mask] - 2 * centre)
+        jitter = np.random.default_rng(rng.getrandbits(32)).random(len(bids))
+        order = np.lexsort((jitter, far))
+        first = np.unique(bids[order], return_index=True)[1]
+        out: IntArray = bids[order][np.sort(first)]
         return out
 
 
@@ -105,51 +122,91 @@ class Search:
             else:
                 self.target = max(MIN_FREE, int(self.target * 0.8))
 
-    def run_lp(self, deadline: float, target: int, round_limit: float) -> None:
+    def run_lp(self, deadline: float, target: int, round_limit: float,
+               threads: int = 1,
+               first: Callable[[float, threading.Lock], None] | None = None) -> None:
         """Re-solve windows of about `target` candidates by LP, then HiGHS's MIP over the
         candidates the LP uses (RENS), each with the rest of the allocation fixed.
 
-        The window shrinks when the LP or the MIP runs out of time and grows back (never
-        beyond `target`: larger windows measured worse at 10,000 bids) when the MIP is
-        solved to optimality well within `round_limit`.
+        With `threads` > 1 that many windows are solved at once (HiGHS releases the GIL),
+        each thread with its own window size and random stream; a thread's answer is fitted
+        to the allocation as it is when the answer comes (the other thread may have moved
+        meanwhile), so every move kept is valid.
+
+        `first(deadline, lock)`, if given, is other search sharing the incumbent under
+        `lock`; the first thread runs it, then windows for the time it leaves.
         """
+        lock = threading.Lock()
+
+        def worker(k: int) -> None:
+            if k == 0 and first is not None:
+                first(deadline, lock)
+            rng = self.rng if threads <= 1 else random.Random(self.seed * 1_000 + k)
+            self._lp_windows(deadline, target, round_limit, rng, lock)
+
+        if threads <= 1:
+            worker(0)
+            return
+        workers = [threading.Thread(target=worker, args=(k,), daemon=True)
+                   for k in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    def _lp_windows(self, deadline: float, target: int, round_limit: float,
+                    rng: random.Random, lock: threading.Lock) -> None:
+        """One thread of `run_lp`: the window shrinks when the LP or the MIP runs out of
+        time and grows back (never beyond `target`: larger windows measured worse at 10,000
+        bids) when the MIP is solved to optimality well within `round_limit`."""
         inst, state = self.instance, self.state
         ceiling = target
         while time.monotonic() < deadline - 0.2 * round_limit:
-            free = self._window(target)
-            if not free:
-                continue
-            free_set = set(free)
-            pools = {leg.pool for b in free for c in inst.by_bid[b]
-                     for leg in inst.candidates[c].legs}
-            fixed = sorted({c for p in pools for c in state.chosen_at(p)
-                            if inst.candidates[c].bid not in free_set})
+            with lock:
+                free = self._window(target, rng)
+                if not free:
+                    continue
+                fixed = self._fixed_around(free)
+                current = sorted(state.by_bid[b] for b in free if b in state.by_bid)
+                self.lp_rounds += 1
             limit = min(round_limit, deadline - time.monotonic())
             started = time.monotonic()
-            self.lp_rounds += 1
             guide = solve_lp(inst, free, limit / 2, fixed)
             if guide is None:
                 target = max(MIN_FREE, int(target * 0.7))
                 continue
-            current = sorted(state.by_bid[b] for b in free if b in state.by_bid)
             support = {c for b in free for c in inst.by_bid[b] if guide.x[c] > SUPPORT}
             left = limit - (time.monotonic() - started)
             mip = MipRun(inst, sorted(support | set(current)), current, left, fixed)
             mip.solve()
-            if mip.picked and state.try_move(current, fitting(inst, mip.picked, fixed)):
-                self.lp_improved += 1
+            if mip.picked:
+                with lock:
+                    # the allocation as it is now, outside the window and inside it
+                    fixed = self._fixed_around(free)
+                    current = sorted(state.by_bid[b] for b in free if b in state.by_bid)
+                    if state.try_move(current, fitting(inst, mip.picked, fixed)):
+                        self.lp_improved += 1
             if mip.optimal and time.monotonic() - started < 0.5 * round_limit:
                 target = min(ceiling, int(target * 1.2) + 1)
             elif not mip.optimal:
                 target = max(MIN_FREE, int(target * 0.8))
 
-    def _window(self, target: int) -> list[int]:
+    def _fixed_around(self, free: list[int]) -> list[int]:
+        """Accepted candidates of other bids in the pools `free`'s candidates may use."""
+        inst, state = self.instance, self.state
+        free_set = set(free)
+        pools = {leg.pool for b in free for c in inst.by_bid[b]
+                 for leg in inst.candidates[c].legs}
+        return sorted({c for p in pools for c in state.chosen_at(p)
+                       if inst.candidates[c].bid not in free_set})
+
+    def _window(self, target: int, rng: random.Random) -> list[int]:
         """Bids around one accepted leg's pool and hours, grown through the pools they may
         use until about `target` candidates."""
         chosen = sorted(self.state.by_bid.values())
         if not chosen:
             return []
-        leg = self.rng.choice(self.instance.candidates[self.rng.choice(chosen)].legs)
+        leg = rng.choice(self.instance.candidates[rng.choice(chosen)].legs)
         width = max(leg.end - leg.start, 24)
         lo, hi = leg.start - width, leg.end + width
         seen: set[int] = set()
@@ -157,11 +214,12 @@ class Search:
         visited: set[int] = set()
         size = 0
         while frontier and size < target:
-            p = frontier.pop(self.rng.randrange(len(frontier)))
+            p = frontier.pop(rng.randrange(len(frontier)))
             if p in visited:
                 continue
             visited.add(p)
-            for b in self.index.bids_near(p, lo, hi).tolist():
+            for b in self.index.bids_nearest(p, lo, hi, (leg.start + leg.end) // 2,
+                                             rng).tolist():
                 if b in seen:
                     continue
                 seen.add(b)
@@ -206,10 +264,7 @@ class Search:
 
     def _solve(self, free: list[int], limit: float) -> bool:
         inst, state = self.instance, self.state
-        free_set = set(free)
-        pools = {leg.pool for b in free for c in inst.by_bid[b] for leg in inst.candidates[c].legs}
-        fixed = sorted({c for p in pools for c in state.chosen_at(p)
-                        if inst.candidates[c].bid not in free_set})
+        fixed = self._fixed_around(free)
         sub = build(inst, free, fixed, state.floors(), self.edges)
         hint_incumbent(inst, state, sub)
         solver = cp_model.CpSolver()

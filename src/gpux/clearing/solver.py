@@ -4,8 +4,10 @@ Bids that can never meet (no pool in common, directly or through other bids) are
 apart. A component small enough is solved whole by CP-SAT (beside HiGHS's MIP when smaller
 still), warm-started from greedy. A larger one starts from the best of greedy, a rounding
 of its LP relaxation and HiGHS's MIP over the candidates that LP uses (when the LP is small
-enough to solve), then is improved window by window (LP, then MIP over its support, the
-rest fixed) and last by CP-SAT neighbourhoods, which see priceability exactly. Its bound
+enough to solve), then is improved by ejection moves (a losing bid accepted in place of
+the accepted ones in its way, `eject`) in one thread while windows are re-solved in the
+others (LP, then MIP over its support, the rest fixed), and last by CP-SAT neighbourhoods,
+which see priceability exactly. Its bound
 comes from that LP tightened by capacity and clique cuts (`cutbound`).
 The best valid allocation found is always kept, so a time limit never leaves us with nothing.
 """
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from gpux.clearing.cutbound import CutRelaxation
+from gpux.clearing.eject import Ejection
 from gpux.clearing.greedy import greedy
 from gpux.clearing.instance import Instance
 from gpux.clearing.lns import Search, hint_incumbent
@@ -172,6 +175,7 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
     comps = components(instance)
     bound_total = 0
     lns_rounds = lns_improved = window_rounds = window_improved = cut_bounded = 0
+    ejected = ejection_gain = 0
     lp_stats: dict[str, object] = {}
     sizes = [sum(len(instance.by_bid[b]) for b in comp) for comp in comps]
     remaining_work = sum(sizes)
@@ -202,7 +206,11 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
         bound_total += comp_bound
         search = Search(instance, state, comp, workers=1, seed=params.seed, guide=guide)
         windows_until = comp_deadline - (1 - WINDOW_SHARE) * (comp_deadline - time.monotonic())
-        search.run_lp(windows_until, WINDOW_CANDIDATES, WINDOW_SECONDS)
+        ejection = Ejection(instance, state, comp, search.index)
+        search.run_lp(windows_until, WINDOW_CANDIDATES, WINDOW_SECONDS,
+                      threads=params.workers, first=ejection.run)
+        ejected += ejection.improved
+        ejection_gain += ejection.gain
         search.run(comp_deadline)
         lns_rounds += search.rounds
         lns_improved += search.improved
@@ -215,7 +223,8 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
         "components": len(comps), "largest_component_candidates": max(sizes, default=0),
         "greedy_surplus_micros": greedy_surplus, "lns_rounds": lns_rounds,
         "lns_improvements": lns_improved, "window_rounds": window_rounds,
-        "window_improvements": window_improved, **lp_stats,
+        "window_improvements": window_improved, "ejection_moves": ejected,
+        "ejection_gain_micros": ejection_gain, **lp_stats,
         "searched_components": sum(size > WHOLE_MODEL_CANDIDATES for size in sizes),
         "cut_bounded_components": cut_bounded,
         "solve_seconds": round(time.monotonic() - started, 3),

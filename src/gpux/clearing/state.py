@@ -169,15 +169,19 @@ class State:
         for p in pools:
             self._refresh(p)
         dropped: list[int] = []
-        while True:
-            bad = {c for p in pools for c in self.pools[p].at if not self._priceable(c)}
-            if not bad:
-                return dropped
+        bad = {c for p in pools for c in self.pools[p].at if not self._priceable(c)}
+        while bad:
             worst = min(bad, key=lambda c: (self.instance.candidates[c].margin, c))
             mine = self._pools_of([worst])
             self._save(saved, mine)
             self._place(worst, -1)
             dropped.append(worst)
+            affected: set[int] = set()
             for p in mine:
                 self._refresh(p)
+                affected |= self.pools[p].at
             pools |= mine
+            # only the floors of the dropped placement's pools moved
+            bad = {c for c in bad if c != worst and c not in affected}
+            bad |= {c for c in affected if not self._priceable(c)}
+        return dropped

@@ -1,0 +1,211 @@
+"""Ejection moves: accept a losing bid by pushing out the accepted bids in its way.
+
+Greedy accepts bids by value per GPU-hour, so a big training job (hundreds of GPUs for
+days, with a large surplus in all) often loses to many small jobs that took its hours
+first. A window of a few thousand candidates rarely frees all of them at once. An ejection
+move takes one placement of a losing bid, removes the accepted placements overlapping it
+(least valuable per GPU-hour first) until it fits, accepts it, then re-places the removed
+bids and the losing bids around it wherever they still fit, best first. The incumbent
+`State` keeps the move only if the surplus (after its priceability repair) rises.
+Losing bids are tried by margin, largest first, so the biggest possible gains come first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from gpux.clearing.greedy import Ledger, _deltas
+from gpux.clearing.instance import Instance, IntArray
+from gpux.clearing.lns import LegIndex
+from gpux.clearing.state import State
+
+# At most this many accepted placements are pushed out for one move, and this many losing
+# bids around it are offered the room left.
+MAX_EJECTED = 400
+MAX_REFILL = 30
+# Placements of one losing bid refilled and tried, best first (by value gained less lost).
+TRIES = 2
+# Pause between bids, so that a window thread waiting for the incumbent gets it.
+YIELD_SECONDS = 0.001
+
+
+def ledger_of(state: State, like: Ledger | None = None) -> Ledger:
+    """A greedy ledger holding exactly the incumbent's GPUs per pool and slot."""
+    inst = state.instance
+    ledger = Ledger(inst, like)
+    for p, ps in enumerate(state.pools):
+        ledger.demand[p] = ps.demand.copy()
+        for buyer, own in ps.own.items():
+            ledger.own[(buyer, p)] = own.copy()
+    return ledger
+
+
+class Ejection:
+    """Ejection moves over one component, improving `state` in place."""
+
+    def __init__(self, instance: Instance, state: State, comp: list[int],
+                 index: LegIndex | None = None) -> None:
+        self.instance = instance
+        self.state = state
+        self.comp = comp
+        self.index = index if index is not None else LegIndex.of(instance, comp)
+        self.tried = 0
+        self.improved = 0
+        self.gain = 0
+        self.tables = Ledger(instance)
+        inst = instance
+        self.density: dict[int, float] = {}
+        for b in comp:
+            for c in inst.by_bid[b]:
+                cand = inst.candidates[c]
+                size = sum(leg.gpus * (leg.end - leg.start) for leg in cand.legs)
+                self.density[c] = cand.margin / max(size, 1)
+        self.bid_density = {b: max(self.density[c] for c in inst.by_bid[b])
+                            for b in comp if inst.by_bid[b]}
+        # each bid's candidates by margin, largest first: `Ledger.best` then skips the
+        # rest as soon as one fits with a gain above their margins
+        self.by_margin = {b: sorted(inst.by_bid[b], key=lambda c: -inst.candidates[c].margin)
+                          for b in comp}
+
+    def run(self, deadline: float, lock: threading.Lock | None = None) -> None:
+        """Passes over the losing bids until `deadline`, or until a pass gains nothing.
+
+        `lock` is held while a bid is tried (the window search may share the incumbent)."""
+        guard = lock if lock is not None else threading.Lock()
+        while time.monotonic() < deadline:
+            improved = self.improved
+            self._pass(deadline, guard)
+            if self.improved == improved:
+                return
+
+    def _pass(self, deadline: float, lock: threading.Lock) -> None:
+        """Try each losing bid, largest margin first. Each placement of a bid is first only
+        ejected for (cheap); the `TRIES` whose value less the ejected placements' values is
+        highest are then refilled and tried."""
+        inst, state = self.instance, self.state
+        with lock:
+            losing = [b for b in self.comp if b not in state.by_bid and inst.by_bid[b]]
+        losing.sort(key=lambda b: -max(inst.candidates[c].margin for c in inst.by_bid[b]))
+        for b in losing:
+            if time.monotonic() >= deadline:
+                return
+            with lock:
+                self._try_bid(b, deadline)
+            # Python's lock is not fair: let a window thread waiting for it take it
+            time.sleep(YIELD_SECONDS)
+
+    def _try_bid(self, b: int, deadline: float) -> None:
+        inst, state = self.instance, self.state
+        if b in state.by_bid:
+            return
+        tables: dict[int, tuple[list[int], IntArray, IntArray, IntArray]] = {}
+        scored = []
+        for c in inst.by_bid[b]:
+            ejected = self._screen(c, tables)
+            if ejected is not None:
+                score = inst.candidates[c].value - sum(inst.candidates[v].value
+                                                       for v in ejected)
+                scored.append((score, c, ejected))
+        scored.sort(key=lambda t: -t[0])
+        for _, c, ejected in scored[:TRIES]:
+            if time.monotonic() >= deadline:
+                return
+            made = self._eject(c, ejected)
+            if made is None:
+                continue
+            self.tried += 1
+            before = state.surplus
+            if self._refill(c, *made):
+                self.improved += 1
+                self.gain += state.surplus - before
+                return
+
+    def _screen(self, c: int, tables: dict[int, tuple[list[int], IntArray, IntArray, IntArray]]
+                ) -> list[int] | None:
+        """The accepted placements to push out so that `c` fits its pools' capacity, least
+        valuable per GPU-hour first (None: more than `MAX_EJECTED`). Counts GPUs only:
+        `_eject` then checks the rest (no self-trade) on a ledger."""
+        inst, state = self.instance, self.state
+        over: dict[int, tuple[int, int, IntArray]] = {}
+        for p, lo, hi, add in _deltas(inst.candidates[c].legs):
+            excess = state.pools[p].demand[lo:hi] + add - inst.cap[p][lo:hi]
+            if (excess > 0).any():
+                over[p] = (lo, hi, excess)
+        if not over:
+            return []
+        near: set[int] = set()
+        for p, (lo, hi, _) in over.items():
+            if p not in tables:
+                tables[p] = self._table(p)
+            cands, start, end, _gpus = tables[p]
+            near.update(cands[i] for i in np.flatnonzero((start < hi) & (end > lo)).tolist())
+        ejected: list[int] = []
+        for v in sorted(near, key=lambda v: (self.density[v], v)):
+            if len(ejected) >= MAX_EJECTED:
+                return None
+            ejected.append(v)
+            for leg in inst.candidates[v].legs:
+                if leg.pool in over:
+                    lo, hi, excess = over[leg.pool]
+                    a, z = max(lo, leg.start), min(hi, leg.end)
+                    if a < z:
+                        excess[a - lo:z - lo] -= leg.gpus
+            if all((excess <= 0).all() for _, _, excess in over.values()):
+                return ejected
+        return None
+
+    def _table(self, p: int) -> tuple[list[int], IntArray, IntArray, IntArray]:
+        """The accepted legs in pool `p`: their candidates, starts, ends and GPUs."""
+        inst = self.instance
+        rows = [(v, leg.start, leg.end, leg.gpus) for v in self.state.chosen_at(p)
+                for leg in inst.candidates[v].legs if leg.pool == p]
+        a = np.array([r[1:] for r in rows], dtype=np.int64).reshape(-1, 3)
+        return [r[0] for r in rows], a[:, 0], a[:, 1], a[:, 2]
+
+    def _eject(self, c: int, screened: list[int]) -> tuple[Ledger, list[int]] | None:
+        """A ledger of the incumbent less the placements pushed out to fit `c`, and those:
+        the screened ones, then more (least valuable per GPU-hour first) while `c` still
+        does not fit (self-trade rules)."""
+        inst, state = self.instance, self.state
+        ledger = ledger_of(state, self.tables)
+        for v in screened:
+            ledger.add(v, -1)
+        if ledger.extra_cost(c) is not None:
+            return ledger, screened
+        cand = inst.candidates[c]
+        gone = set(screened)
+        victims = {v for leg in cand.legs for v in state.chosen_at(leg.pool)
+                   if v not in gone}
+        ejected = list(screened)
+        for v in sorted(victims, key=lambda v: (self.density[v], v)):
+            if len(ejected) >= MAX_EJECTED:
+                return None
+            ledger.add(v, -1)
+            ejected.append(v)
+            if ledger.extra_cost(c) is not None:
+                return ledger, ejected
+        return None
+
+    def _refill(self, c: int, ledger: Ledger, ejected: list[int]) -> bool:
+        """Accept `c`, re-place the ejected bids and the losing bids around it, best
+        first, and keep it all if the incumbent's surplus rises."""
+        inst, state = self.instance, self.state
+        cand = inst.candidates[c]
+        ledger.add(c)
+        added = [c]
+        refill = [inst.candidates[v].bid for v in ejected]
+        near: set[int] = set()
+        for leg in cand.legs:
+            near.update(self.index.bids_near(leg.pool, leg.start - 24, leg.end + 24).tolist())
+        skip = set(state.by_bid) | {cand.bid}
+        others = [b for b in near if b not in skip]
+        others.sort(key=lambda b: -self.bid_density[b])
+        for b in refill + others[:MAX_REFILL]:
+            best = ledger.best(self.by_margin[b])
+            if best is not None:
+                ledger.add(best)
+                added.append(best)
+        return state.try_move(ejected, added)

@@ -1,0 +1,92 @@
+"""Ejection moves: a losing big job replaces the small ones in its way when that pays."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from books import alternative, ask, bid, book, leg, pool
+
+from gpux.clearing.eject import Ejection
+from gpux.clearing.greedy import greedy
+from gpux.clearing.instance import prepare
+from gpux.clearing.lns import Search
+from gpux.clearing.solver import components
+from gpux.clearing.state import State
+from gpux.clearing.supply import cheapest_supply, repair, surplus_of
+from gpux.domain.bookjson import read_book
+from gpux.marketgen.market import generate_market
+
+MICROS = 1_000_000
+
+
+def _big_job_book(big_value: str) -> object:
+    """Ten GPUs at $1 per hour for 4 hours; four 2-GPU jobs at $28 (margin $20 each, $2.50
+    per GPU-hour) and one 10-GPU job at `big_value` for all 4 hours."""
+    small = [bid(f"s{i}", f"small{i}", alternative("28", leg(2, 4), latest_end=4))
+             for i in range(4)]
+    big = bid("big", "trainer", alternative(big_value, leg(10, 4), latest_end=4))
+    return book(pools=[pool("p")], asks=[ask("a", "p", 10, "1", end=4)],
+                bids=[*small, big], slots=4)
+
+
+def test_greedy_leaves_the_big_job_out_and_an_ejection_takes_it_in() -> None:
+    # the big job: $130 - $40 = $90 of surplus, $2.25 per GPU-hour: greedy takes the small
+    # jobs first ($80 in all) and the big one no longer fits
+    instance = prepare(_big_job_book("130"))
+    state = State(instance, greedy(instance))
+    assert state.surplus == 80 * MICROS
+    ejection = Ejection(instance, state, components(instance)[0])
+    ejection.run(time.monotonic() + 10)
+    assert state.surplus == 90 * MICROS
+    assert [instance.book.bids[b].id for b in state.by_bid] == ["big"]
+    assert ejection.improved == 1 and ejection.gain == 10 * MICROS
+
+
+def test_an_ejection_that_would_lose_surplus_is_not_kept() -> None:
+    # at $115 the big job's surplus ($75) is below the small jobs' ($80)
+    instance = prepare(_big_job_book("115"))
+    state = State(instance, greedy(instance))
+    ejection = Ejection(instance, state, components(instance)[0])
+    ejection.run(time.monotonic() + 10)
+    assert state.surplus == 80 * MICROS
+    assert sorted(instance.book.bids[b].id for b in state.by_bid) == ["s0", "s1", "s2", "s3"]
+    assert ejection.tried == 1 and ejection.improved == 0
+
+
+def test_ejections_never_lower_surplus_and_keep_the_allocation_priceable() -> None:
+    instance = prepare(read_book(generate_market(300, 3, slots=72)))
+    chosen, _ = repair(instance, greedy(instance))
+    state = State(instance, chosen)
+    start = state.surplus
+    ejection = Ejection(instance, state, components(instance)[0])
+    ejection.run(time.monotonic() + 3.0)
+    final = sorted(state.chosen)
+    assert ejection.tried > 0
+    assert state.surplus >= start
+    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
+    assert repair(instance, final)[0] == final
+
+
+def test_windows_in_two_threads_beside_ejections_keep_the_allocation_valid() -> None:
+    instance = prepare(read_book(generate_market(300, 4, slots=72)))
+    chosen, _ = repair(instance, greedy(instance))
+    state = State(instance, chosen)
+    start = state.surplus
+    comp = components(instance)[0]
+    search = Search(instance, state, comp, workers=1, seed=2)
+    ejection = Ejection(instance, state, comp, search.index)
+    ran: list[str] = []
+
+    def first(deadline: float, lock: threading.Lock) -> None:
+        ran.append(threading.current_thread().name)
+        ejection.run(deadline, lock)
+
+    search.run_lp(time.monotonic() + 3.0, 600, 0.5, threads=2, first=first)
+    final = sorted(state.chosen)
+    assert len(ran) == 1 and search.lp_rounds > 0
+    assert state.surplus >= start
+    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
+    # every pool within its capacity, no bid twice, and clearing prices exist
+    assert len({instance.candidates[c].bid for c in final}) == len(final)
+    assert repair(instance, final)[0] == final
