@@ -23,11 +23,14 @@ from gpux.clearing.lns import LegIndex
 from gpux.clearing.state import State
 
 # At most this many accepted placements are pushed out for one move, and this many losing
-# bids around it are offered the room left.
+# bids around it are offered the room left (measured on market-10000, 15 s from greedy:
+# 30 gained 0.89%, 100 0.77%, none 0.84%: fewer offers, more moves tried).
 MAX_EJECTED = 400
 MAX_REFILL = 30
 # Placements of one losing bid refilled and tried, best first (by value gained less lost).
-TRIES = 2
+# Measured on market-10000, the 300 losing bids of largest margin from greedy: 1 gained
+# 1.32% in 10 s, 2 gained 1.39% in 19 s, 3 1.39% in 29 s.
+TRIES = 1
 # Pause between bids, so that a window thread waiting for the incumbent gets it.
 YIELD_SECONDS = 0.001
 
