@@ -59,19 +59,37 @@ class Ejection:
         self.improved = 0
         self.gain = 0
         self.tables = Ledger(instance)
-        inst = instance
-        self.density: dict[int, float] = {}
-        for b in comp:
-            for c in inst.by_bid[b]:
-                cand = inst.candidates[c]
-                size = sum(leg.gpus * (leg.end - leg.start) for leg in cand.legs)
-                self.density[c] = cand.margin / max(size, 1)
-        self.bid_density = {b: max(self.density[c] for c in inst.by_bid[b])
-                            for b in comp if inst.by_bid[b]}
-        # each bid's candidates by margin, largest first: `Ledger.best` then skips the
-        # rest as soon as one fits with a gain above their margins
-        self.by_margin = {b: sorted(inst.by_bid[b], key=lambda c: -inst.candidates[c].margin)
-                          for b in comp}
+        # per candidate and bid, computed when first needed (most are never looked at)
+        self._density: dict[int, float] = {}
+        self._bid_density: dict[int, float] = {}
+        self._by_margin: dict[int, list[int]] = {}
+
+    def density(self, c: int) -> float:
+        """A candidate's margin per GPU-hour."""
+        found = self._density.get(c)
+        if found is None:
+            cand = self.instance.candidates[c]
+            size = sum(leg.gpus * (leg.end - leg.start) for leg in cand.legs)
+            found = self._density[c] = cand.margin / max(size, 1)
+        return found
+
+    def bid_density(self, b: int) -> float:
+        """The best margin per GPU-hour of a bid's candidates."""
+        found = self._bid_density.get(b)
+        if found is None:
+            found = self._bid_density[b] = max(self.density(c)
+                                               for c in self.instance.by_bid[b])
+        return found
+
+    def by_margin(self, b: int) -> list[int]:
+        """A bid's candidates by margin, largest first: `Ledger.best` then skips the rest
+        as soon as one fits with a gain above their margins."""
+        found = self._by_margin.get(b)
+        if found is None:
+            cands = self.instance.candidates
+            found = self._by_margin[b] = sorted(self.instance.by_bid[b],
+                                                key=lambda c: -cands[c].margin)
+        return found
 
     def run(self, deadline: float, lock: threading.Lock | None = None) -> None:
         """Passes over the losing bids until `deadline`, or until a pass gains nothing.
@@ -146,7 +164,7 @@ class Ejection:
             cands, start, end, _gpus = tables[p]
             near.update(cands[i] for i in np.flatnonzero((start < hi) & (end > lo)).tolist())
         ejected: list[int] = []
-        for v in sorted(near, key=lambda v: (self.density[v], v)):
+        for v in sorted(near, key=lambda v: (self.density(v), v)):
             if len(ejected) >= MAX_EJECTED:
                 return None
             ejected.append(v)
@@ -183,7 +201,7 @@ class Ejection:
         victims = {v for leg in cand.legs for v in state.chosen_at(leg.pool)
                    if v not in gone}
         ejected = list(screened)
-        for v in sorted(victims, key=lambda v: (self.density[v], v)):
+        for v in sorted(victims, key=lambda v: (self.density(v), v)):
             if len(ejected) >= MAX_EJECTED:
                 return None
             ledger.add(v, -1)
@@ -205,9 +223,9 @@ class Ejection:
             near.update(self.index.bids_near(leg.pool, leg.start - 24, leg.end + 24).tolist())
         skip = set(state.by_bid) | {cand.bid}
         others = [b for b in near if b not in skip]
-        others.sort(key=lambda b: -self.bid_density[b])
+        others.sort(key=lambda b: -self.bid_density(b))
         for b in refill + others[:MAX_REFILL]:
-            best = ledger.best(self.by_margin[b])
+            best = ledger.best(self.by_margin(b))
             if best is not None:
                 ledger.add(best)
                 added.append(best)

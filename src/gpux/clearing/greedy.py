@@ -55,7 +55,7 @@ class Ledger:
         # Extra cost of single legs at the current demand, per pool: a bid's candidates share
         # legs (pool combinations of multi-leg alternatives), and a pool's costs change only
         # when `add` takes GPUs of that pool.
-        self._leg_cost: list[dict[tuple[LegUse, str], int | None]] = [
+        self._leg_cost: list[dict[tuple[int, int, int, str], int | None]] = [
             {} for _ in instance.pool_ids]
 
     def _taken(self, p: int, lo: int, hi: int, level: IntArray) -> IntArray:
@@ -76,7 +76,8 @@ class Ledger:
         # Legs in different pools: their costs add up, each computed once per state.
         total = 0
         for leg in legs:
-            key = (leg, buyer)
+            # a tuple of ints hashes in C; the dataclass's own hash runs Python code
+            key = (leg.start, leg.end, leg.gpus, buyer)
             cache = self._leg_cost[leg.pool]
             if key in cache:
                 cost = cache[key]
