@@ -59,6 +59,8 @@ class Ejection:
         self.improved = 0
         self.gain = 0
         self.tables = Ledger(instance)
+        # set by another thread to end `run` early (after the bid being tried)
+        self.stop = threading.Event()
         # per candidate and bid, computed when first needed (most are never looked at)
         self._density: dict[int, float] = {}
         self._bid_density: dict[int, float] = {}
@@ -96,7 +98,7 @@ class Ejection:
 
         `lock` is held while a bid is tried (the window search may share the incumbent)."""
         guard = lock if lock is not None else threading.Lock()
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stop.is_set():
             improved = self.improved
             self._pass(deadline, guard)
             if self.improved == improved:
@@ -111,7 +113,7 @@ class Ejection:
             losing = [b for b in self.comp if b not in state.by_bid and inst.by_bid[b]]
         losing.sort(key=lambda b: -max(inst.candidates[c].margin for c in inst.by_bid[b]))
         for b in losing:
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or self.stop.is_set():
                 return
             with lock:
                 self._try_bid(b, deadline)

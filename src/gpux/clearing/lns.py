@@ -83,14 +83,15 @@ class Search:
     """Neighbourhood search over one component, improving `state` in place."""
 
     def __init__(self, instance: Instance, state: State, comp: list[int], workers: int,
-                 seed: int, guide: LpGuide | None = None) -> None:
+                 seed: int, guide: LpGuide | None = None, index: LegIndex | None = None
+                 ) -> None:
         self.instance = instance
         self.state = state
         self.comp = comp
         self.workers = workers
         self.seed = seed
         self.rng = random.Random(seed)
-        self.index = LegIndex.of(instance, comp)
+        self.index = index if index is not None else LegIndex.of(instance, comp)
         self.edges = {p: supply_edges(instance, p) for p in self.index.start}
         self.target = 300
         self.rounds = 0

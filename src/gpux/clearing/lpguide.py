@@ -97,10 +97,15 @@ class MipRun:
     """
 
     def __init__(self, instance: Instance, cands: list[int], start: list[int],
-                 time_limit: float, fixed: list[int] | None = None) -> None:
+                 time_limit: float, fixed: list[int] | None = None,
+                 stoppable: bool = False) -> None:
+        """`stoppable`: `stop` may be set while it runs (HiGHS then calls back into Python
+        at every interrupt check, which waits for the GIL: a thread running Python beside
+        it slows it down, so only a MIP that may be stopped asks for the callback)."""
         self.started = time.monotonic()
         self.instance, self.cands, self.start, self.fixed = instance, cands, start, fixed
         self.time_limit = time_limit
+        self.stoppable = stoppable
         self.stop = threading.Event()
         self.picked: list[int] = []
         self.bound: float | None = None
@@ -130,8 +135,9 @@ class MipRun:
             return
         h.setOptionValue("time_limit", float(left))
         h.setOptionValue("mip_rel_gap", 1e-4)
-        h.setCallback(self._interrupt, None)
-        h.startCallback(cb.HighsCallbackType.kCallbackMipInterrupt)
+        if self.stoppable:
+            h.setCallback(self._interrupt, None)
+            h.startCallback(cb.HighsCallbackType.kCallbackMipInterrupt)
         h.run()
         info = h.getInfo()
         if np.isfinite(info.mip_dual_bound) and abs(info.mip_dual_bound) < 1e30:

@@ -25,7 +25,7 @@ from gpux.clearing.cutbound import CutRelaxation
 from gpux.clearing.eject import Ejection
 from gpux.clearing.greedy import greedy
 from gpux.clearing.instance import Instance
-from gpux.clearing.lns import Search, hint_incumbent
+from gpux.clearing.lns import LegIndex, Search, hint_incumbent
 from gpux.clearing.lpguide import (
     SUPPORT,
     LpGuide,
@@ -134,7 +134,7 @@ def _solve_whole(instance: Instance, state: State, comp: list[int], params: Solv
     if portfolio:
         cands = [c for b in comp for c in instance.by_bid[b]]
         mine = sorted(state.by_bid[b] for b in comp if b in state.by_bid)
-        mip = MipRun(instance, cands, mine, limit)
+        mip = MipRun(instance, cands, mine, limit, stoppable=True)
 
         def stop_cpsat() -> None:
             if mip is not None and mip.optimal:
@@ -192,21 +192,37 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
             comp_bound = min(comp_bound, max(bound, _part_surplus(instance, state, comp)))
             bound_total += comp_bound
             continue
-        relaxed = CutRelaxation(instance, comp, (comp_deadline - time.monotonic()) * LP_SHARE)
-        guide = _lp_start(instance, state, comp, comp_deadline, lp_stats, relaxed)
-        if guide is not None:
-            relaxed.tighten(time.monotonic() + share * CUT_SHARE)
-            cut_bound = relaxed.bound()
-            lp_stats.update(cut_rounds=relaxed.rounds, cuts=relaxed.cuts,
-                            cut_bound_micros=cut_bound)
-            if cut_bound is not None:
-                comp_bound = min(comp_bound, max(cut_bound, _part_surplus(instance, state,
-                                                                           comp)))
-                cut_bounded += 1
+        index = LegIndex.of(instance, comp)
+        ejection = Ejection(instance, state, comp, index)
+        lock = threading.Lock()
+        # While HiGHS solves the component's LP, its MIP and the cut rounds (one core,
+        # the GIL released), ejection moves improve the incumbent on the other core.
+        beside = (threading.Thread(target=ejection.run, args=(comp_deadline, lock),
+                                   daemon=True) if params.workers >= 2 else None)
+        try:
+            relaxed = CutRelaxation(instance, comp,
+                                    (comp_deadline - time.monotonic()) * LP_SHARE)
+            guide = _lp_start(instance, state, comp, comp_deadline, lp_stats, relaxed, lock,
+                              beside)
+            if guide is not None:
+                relaxed.tighten(time.monotonic() + share * CUT_SHARE)
+                cut_bound = relaxed.bound()
+                lp_stats.update(cut_rounds=relaxed.rounds, cuts=relaxed.cuts,
+                                cut_bound_micros=cut_bound)
+                if cut_bound is not None:
+                    with lock:
+                        mine = _part_surplus(instance, state, comp)
+                    comp_bound = min(comp_bound, max(cut_bound, mine))
+                    cut_bounded += 1
+        finally:
+            ejection.stop.set()
+            if beside is not None and beside.is_alive():
+                beside.join()
+            ejection.stop.clear()
         bound_total += comp_bound
-        search = Search(instance, state, comp, workers=1, seed=params.seed, guide=guide)
+        search = Search(instance, state, comp, workers=1, seed=params.seed, guide=guide,
+                        index=index)
         windows_until = comp_deadline - (1 - WINDOW_SHARE) * (comp_deadline - time.monotonic())
-        ejection = Ejection(instance, state, comp, search.index)
         search.run_lp(windows_until, WINDOW_CANDIDATES, WINDOW_SECONDS,
                       threads=params.workers, first=ejection.run)
         ejected += ejection.improved
@@ -237,19 +253,28 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
 
 
 def _lp_start(instance: Instance, state: State, comp: list[int], deadline: float,
-              stats: dict[str, object], relaxed: CutRelaxation) -> LpGuide | None:
+              stats: dict[str, object], relaxed: CutRelaxation,
+              lock: threading.Lock, beside: threading.Thread | None) -> LpGuide | None:
     """Solve the component's LP relaxation, then move to its rounding and to HiGHS's MIP
-    over the candidates the LP uses (RENS), whenever they are better."""
+    over the candidates the LP uses (RENS), whenever they are better (`lock` held while
+    the incumbent is read or changed: ejection moves may run beside)."""
     share = deadline - time.monotonic()
     guide = relaxed.solve(share * LP_SHARE - (time.monotonic() - relaxed.started))
     if guide is None:
         return None
-    rounded = _move_to(instance, state, comp, round_lp(instance, guide, comp))
+    rounding = round_lp(instance, guide, comp)
+    with lock:
+        rounded = _move_to(instance, state, comp, rounding)
+        mine = sorted(state.by_bid[b] for b in comp if b in state.by_bid)
     support = {c for b in comp for c in instance.by_bid[b] if guide.x[c] > SUPPORT}
-    mine = sorted(state.by_bid[b] for b in comp if b in state.by_bid)
+    if beside is not None:
+        # the MIP runs in HiGHS without the GIL: `beside` may use the other core meanwhile
+        # (not during the LP: building it is Python, and a slower LP costs the MIP its time)
+        beside.start()
     mip_started = time.monotonic()
     picked = solve_mip(instance, sorted(support | set(mine)), mine, share * MIP_SHARE)
-    mip = _move_to(instance, state, comp, fitting(instance, picked))
+    with lock:
+        mip = _move_to(instance, state, comp, fitting(instance, picked))
     stats.update(lp_seconds=round(guide.seconds, 3),
                  lp_objective_micros=round(guide.objective * 1e6), lp_rounding_kept=rounded,
                  mip_seconds=round(time.monotonic() - mip_started, 3),
