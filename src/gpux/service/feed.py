@@ -120,7 +120,8 @@ class FeedHub:
         self.everyone: set[Subscriber] = set()
         self.public: dict[str, set[Subscriber]] = defaultdict(set)
         self.private: dict[tuple[str, str], set[Subscriber]] = defaultdict(set)
-        # (channel, account) -> the newest number this process dispatched on it.
+        # (channel, account) -> the newest number this process dispatched on it, kept
+        # while the account has a subscriber there (the heartbeat's only reader).
         self.private_last: dict[tuple[str, str], str] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._starting = asyncio.Lock()
@@ -215,6 +216,7 @@ class FeedHub:
                 subs.discard(sub)
                 if not subs:
                     del self.private[channel, sub.account_id]
+                    self.private_last.pop((channel, str(sub.account_id)), None)
         else:
             self.public[channel].discard(sub)
 
@@ -323,9 +325,10 @@ class FeedHub:
                 log.warning("feed: %s entry %s has no account_seq; not sent", stream, event.seq)
                 return
             account = event.payload.get("account_id")
-            self.private_last[channel, str(account)] = event.account_seq
             subs = self.private.get((channel, str(account)), ())
             if subs:
+                # A subscriber arriving later reads its snapshot's number from the stream.
+                self.private_last[channel, str(account)] = event.account_seq
                 text = self._update(channel, event, event.account_seq,
                                     _before(event.account_seq))
                 key = seq_key(event.account_seq)

@@ -267,3 +267,29 @@ async def test_a_heartbeat_names_each_private_channels_newest_number_for_its_acc
     assert "fills" not in beats["uni"] and "fills" not in beats["public"]
     assert beats["public"] == {"auctions": ZERO, "supply": ZERO}
     await hub.close()
+
+
+async def test_the_hub_keeps_an_accounts_newest_number_only_while_it_has_subscribers() -> None:
+    # private_last once grew with every account whose events passed through the process
+    source = FakeSource()
+    hub = FeedHub(source, FakeQueries(), FixedClock(), STREAMS)
+    lab = Subscriber("lab", 100)
+    hub.join(lab)
+    await hub.subscribe(lab, "fills")
+    for n, account in enumerate(["lab", "uni", "org", "lab"]):
+        await hub.dispatch("f", source.add("f", _fill(account, n)))
+    assert hub.private_last == {("fills", "lab"): "0-2"}
+    hub.unsubscribe(lab, "fills")
+    assert hub.private_last == {}
+    # back again: the snapshot carries the number, the heartbeat names it after the next
+    await hub.subscribe(lab, "fills")
+    snap = _drain(lab)[-1]
+    assert (snap["type"], snap["seq"]) == ("snapshot", "0-2")
+    await hub.dispatch("f", source.add("f", _fill("lab", 9)))
+    hub.heartbeat()
+    msgs = [json.loads(lab.queue.get_nowait()) for _ in range(lab.queue.qsize())]
+    (beat,) = [m for m in msgs if m["type"] == "heartbeat"]
+    assert beat["seqs"]["fills"] == "0-3"
+    hub.leave(lab)
+    assert hub.private_last == {}
+    await hub.close()
