@@ -86,3 +86,19 @@ async def test_supply_is_published_again_only_when_the_book_changed(exchange: Ex
     assert not await _publisher(exchange).publish_once()
     entries = await read_stream(exchange.res.redis, exchange.res.settings.supply_stream)
     assert [[r["bids"] for r in e.payload["supply"]] for e in entries] == [[], [1]]
+
+
+async def test_two_publishers_never_append_the_same_book_twice(exchange: Exchange) -> None:
+    # e.g. a worker pinned to a partition outside the region map runs a second publisher
+    from gpux.adapters.redis.streams import read_stream
+
+    first, second = _publisher(exchange), _publisher(exchange)
+    assert await first.publish_once()
+    assert not await second.publish_once()
+    await _bid(exchange, "one")
+    # each one's memory is stale for the other's appends; the stream decides
+    results = await asyncio.gather(first.publish_once(), second.publish_once())
+    assert sorted(results) == [False, True]
+    assert not await first.publish_once() and not await second.publish_once()
+    entries = await read_stream(exchange.res.redis, exchange.res.settings.supply_stream)
+    assert [[r["bids"] for r in e.payload["supply"]] for e in entries] == [[], [1]]

@@ -1,7 +1,9 @@
 """The feed's `supply` totals between rounds: recomputed from the book and appended to the
 supply stream whenever the book changed, so every gateway serves the same entries.
 
-One publisher runs, in the worker leading the partition map's first partition. Every
+One publisher runs, in the worker leading the partition map's first partition (should two
+run, say a worker pinned to a partition outside the map, the append below still never
+repeats an entry: it checks the stream's last fingerprint and appends in one script). Every
 `every_seconds` (and when woken, after a round) it reads the book's fingerprint
 (`PgFeedQueries.book_version`); if that differs from the one the stream's last entry carries,
 it recomputes the totals and appends them (whole, never an order). The fingerprint is read
@@ -24,6 +26,23 @@ from gpux.domain.jsonio import dumps
 log = logging.getLogger(__name__)
 
 
+# Append the entry unless the stream's last one already carries this book fingerprint, in
+# one step (two publishers cannot both append the same book). KEYS: the stream; ARGV:
+# book, maxlen, event id, payload. Returns 1 if appended.
+_APPEND = """
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last > 0 then
+  local fields = last[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'book' and fields[i + 1] == ARGV[1] then return 0 end
+  end
+end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event_id', ARGV[3],
+           'type', 'supply', 'book', ARGV[1], 'payload', ARGV[4])
+return 1
+"""
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -40,6 +59,7 @@ class SupplyPublisher:
         self.every_seconds = every_seconds
         self.published: str | None = None  # the fingerprint of the last entry, once read
         self.wake = asyncio.Event()
+        self._append = redis.register_script(_APPEND)
 
     async def _last_published(self) -> str:
         entries = await self.redis.xrevrange(self.stream, count=1)
@@ -56,12 +76,11 @@ class SupplyPublisher:
         if book == self.published:
             return False
         supply = await self.queries.supply()
-        await self.redis.xadd(self.stream, {
-            "event_id": f"supply:{book}", "type": "supply", "book": book,
-            "payload": dumps({"type": "supply", "supply": supply}, indent=None)},
-            maxlen=self.maxlen, approximate=True)
+        added = await self._append(keys=[self.stream], args=[
+            book, self.maxlen, f"supply:{book}",
+            dumps({"type": "supply", "supply": supply}, indent=None)])
         self.published = book
-        return True
+        return bool(added)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until `stop` is set (or the task is cancelled), outliving outages."""
