@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from gpux.clearing.greedy import Ledger, _deltas
+from gpux.clearing.greedy import Ledger, leg_deltas
 from gpux.clearing.instance import Instance, IntArray
 from gpux.clearing.lns import LegIndex
 from gpux.clearing.state import State
@@ -153,7 +153,7 @@ class Ejection:
         `_eject` then checks the rest (no self-trade) on a ledger."""
         inst, state = self.instance, self.state
         over: dict[int, tuple[int, int, IntArray]] = {}
-        for p, lo, hi, add in _deltas(inst.candidates[c].legs):
+        for p, lo, hi, add in leg_deltas(inst.candidates[c].legs):
             excess = state.pools[p].demand[lo:hi] + add - inst.cap[p][lo:hi]
             if (excess > 0).any():
                 over[p] = (lo, hi, excess)

@@ -14,7 +14,7 @@ import numpy as np
 from gpux.clearing.instance import Instance, IntArray, LegUse
 
 
-def _deltas(legs: tuple[LegUse, ...]) -> list[tuple[int, int, int, IntArray]]:
+def leg_deltas(legs: tuple[LegUse, ...]) -> list[tuple[int, int, int, IntArray]]:
     """Per pool, the GPUs a placement adds over the span of its legs there."""
     spans: dict[int, list[LegUse]] = {}
     for leg in legs:
@@ -72,7 +72,7 @@ class Ledger:
         buyer = inst.buyer(cand.bid)
         legs = cand.legs
         if len(legs) > 1 and len({leg.pool for leg in legs}) < len(legs):
-            return self._joint_cost(_deltas(legs), buyer)
+            return self._joint_cost(leg_deltas(legs), buyer)
         # Legs in different pools: their costs add up, each computed once per state.
         total = 0
         for leg in legs:
