@@ -195,8 +195,9 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
         index = LegIndex.of(instance, comp)
         ejection = Ejection(instance, state, comp, index)
         lock = threading.Lock()
-        # While HiGHS solves the component's LP, its MIP and the cut rounds (one core,
-        # the GIL released), ejection moves improve the incumbent on the other core.
+        # While HiGHS solves the component's MIP and the cut rounds (one core, the GIL
+        # released), ejection moves improve the incumbent on the other (`_lp_start` starts
+        # them once the LP is solved).
         beside = (threading.Thread(target=ejection.run, args=(comp_deadline, lock),
                                    daemon=True) if params.workers >= 2 else None)
         try:
