@@ -42,6 +42,8 @@ class State:
                       for _ in instance.pool_ids]
         self.value = 0
         self.cost = 0
+        # every chosen placement is priceable (known after `repair`; kept by `try_move`)
+        self.clean = False
         for c in chosen:
             self._place(c, 1)
         for p in range(len(self.pools)):
@@ -127,7 +129,7 @@ class State:
             self._place(c, -1)
         for c in added:
             self._place(c, 1)
-        dropped = self._repair(pools, saved)
+        dropped = self._repair(pools, saved, added)
         if self.surplus > value - cost:
             return True
         # Undo: bookkeeping of chosen and by_bid by replaying in reverse, pools from saves.
@@ -162,14 +164,25 @@ class State:
                 affected |= self.pools[p].at
             bad = {c for c in bad if c != worst and c not in affected}
             bad |= {c for c in affected if not self._priceable(c)}
+        self.clean = True
         return dropped
 
-    def _repair(self, pools: set[int], saved: dict[int, _PoolState]) -> list[int]:
-        """Recompute `pools` and drop unpriceable placements there, least margin first."""
+    def _repair(self, pools: set[int], saved: dict[int, _PoolState],
+                added: list[int]) -> list[int]:
+        """Recompute `pools` and drop unpriceable placements there, least margin first.
+
+        In a clean state only the placements `added` and those under a floor that rose can
+        have become unpriceable: a floor depends on its own slot's supply alone."""
         for p in pools:
             self._refresh(p)
         dropped: list[int] = []
-        bad = {c for p in pools for c in self.pools[p].at if not self._priceable(c)}
+        if self.clean:
+            suspects = set(added) & self.chosen
+            for p in pools:
+                suspects |= self._under_rise(p, saved[p].floor)
+        else:
+            suspects = {c for p in pools for c in self.pools[p].at}
+        bad = {c for c in suspects if not self._priceable(c)}
         while bad:
             worst = min(bad, key=lambda c: (self.instance.candidates[c].margin, c))
             mine = self._pools_of([worst])
@@ -185,3 +198,14 @@ class State:
             bad = {c for c in bad if c != worst and c not in affected}
             bad |= {c for c in affected if not self._priceable(c)}
         return dropped
+
+    def _under_rise(self, p: int, before: IntArray) -> set[int]:
+        """Chosen placements with a leg in pool `p` over a slot whose floor rose."""
+        rose = self.pools[p].floor > before
+        if not rose.any():
+            return set()
+        risen = np.concatenate(([0], np.cumsum(rose))).tolist()
+        cands = self.instance.candidates
+        return {c for c in self.pools[p].at
+                if any(leg.pool == p and risen[leg.end] > risen[leg.start]
+                       for leg in cands[c].legs)}

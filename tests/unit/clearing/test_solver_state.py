@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from books import ask, book, pool, simple_bid
 
 from gpux.clearing.greedy import Ledger, greedy
@@ -44,10 +45,17 @@ def random_move(instance: Instance, state: State, rng: random.Random
     return removed, added
 
 
-def test_state_surplus_matches_whole_instance_recomputation_after_every_move() -> None:
+@pytest.mark.parametrize("clean", [True, False])
+def test_state_surplus_matches_whole_instance_recomputation_after_every_move(
+        clean: bool) -> None:
+    # A clean state (known priceable) checks only the placements added and those under a
+    # floor that rose; one not known clean checks every placement in the pools moved.
     instance = small_market()
     chosen, _ = repair(instance, greedy(instance))
     state = State(instance, chosen)
+    if clean:
+        assert state.repair() == []
+    assert state.clean is clean
     assert state.surplus == recomputed(instance, state.chosen)
     rng = random.Random(7)
     for _ in range(60):
@@ -85,6 +93,7 @@ def test_local_repair_drops_the_least_valuable_unpriceable_placement() -> None:
     instance = prepare(b)
     x, y = instance.by_bid[0][0], instance.by_bid[1][0]
     state = State(instance, [x])
+    assert state.repair() == []  # X alone is priceable: the state is clean
     assert state.try_move([], [y])
     assert state.chosen == {y}
     assert state.surplus == 7_000_000
