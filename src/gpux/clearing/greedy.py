@@ -57,6 +57,44 @@ class Ledger:
         # when `add` takes GPUs of that pool.
         self._leg_cost: list[dict[tuple[int, int, int, str], int | None]] = [
             {} for _ in instance.pool_ids]
+        # Capacity left per pool and slot as plain ints, made when first needed after a
+        # change: most candidates tried do not fit, and a slice's `min` says so in C.
+        # Likewise, per slot, the reserve of the group the next GPU comes from and the room
+        # left in that group: a leg that fits that room everywhere costs those reserves.
+        self._free: list[list[int] | None] = [None] * len(instance.pool_ids)
+        self._marginal: list[tuple[list[int], list[int]] | None] = [None] * len(
+            instance.pool_ids)
+
+    def _free_at(self, p: int) -> list[int]:
+        free = self._free[p]
+        if free is None:
+            free = self._free[p] = (self.instance.cap[p] - self.demand[p]).tolist()
+        return free
+
+    def _leg_cost_of(self, p: int, start: int, end: int, gpus: int, buyer: str
+                     ) -> int | None:
+        if not self.instance.sellers_by_pool[p]:
+            marginal = self._marginal[p]
+            if marginal is None:
+                marginal = self._marginal[p] = self._marginal_at(p)
+            room, reserve = marginal
+            if min(room[start:end]) >= gpus:
+                return gpus * sum(reserve[start:end])
+        return self._joint_cost([(p, start, end, np.int64(gpus))], buyer)
+
+    def _marginal_at(self, p: int) -> tuple[list[int], list[int]]:
+        """Per slot of pool `p`: GPUs left in the group supplying the next GPU, and its
+        reserve (no room where the pool is full)."""
+        cum, demand = self.cum[p], self.demand[p]
+        if len(cum) == 1:
+            return [0] * len(demand), [0] * len(demand)
+        level = (cum[1:] <= demand[None, :]).sum(axis=0)
+        groups = len(cum) - 1
+        slots = np.arange(len(demand))
+        inside = np.minimum(level, groups - 1)
+        room = np.where(level < groups, cum[inside + 1, slots] - demand, 0)
+        reserve = np.where(level < groups, self.reserves[p][inside, 0], 0)
+        return room.tolist(), reserve.tolist()
 
     def _taken(self, p: int, lo: int, hi: int, level: IntArray) -> IntArray:
         cum = self.cum[p][:, lo:hi]
@@ -71,6 +109,9 @@ class Ledger:
         cand = inst.candidates[c]
         buyer = inst.buyer(cand.bid)
         legs = cand.legs
+        for leg in legs:
+            if min(self._free_at(leg.pool)[leg.start:leg.end]) < leg.gpus:
+                return None
         if len(legs) > 1 and len({leg.pool for leg in legs}) < len(legs):
             return self._joint_cost(leg_deltas(legs), buyer)
         # Legs in different pools: their costs add up, each computed once per state.
@@ -82,8 +123,8 @@ class Ledger:
             if key in cache:
                 cost = cache[key]
             else:
-                cost = cache[key] = self._joint_cost(
-                    [(leg.pool, leg.start, leg.end, np.int64(leg.gpus))], buyer)
+                cost = cache[key] = self._leg_cost_of(leg.pool, leg.start, leg.end,
+                                                      leg.gpus, buyer)
             if cost is None:
                 return None
             total += cost
@@ -139,6 +180,7 @@ class Ledger:
         buyer = inst.buyer(cand.bid)
         for leg in cand.legs:
             self._leg_cost[leg.pool].clear()
+            self._free[leg.pool] = self._marginal[leg.pool] = None
             self.demand[leg.pool][leg.start:leg.end] += sign * leg.gpus
             if buyer in inst.sellers_by_pool[leg.pool]:
                 key = (buyer, leg.pool)
