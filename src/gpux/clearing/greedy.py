@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from gpux.clearing.instance import Instance, IntArray, LegUse
 
@@ -41,9 +42,15 @@ class Ledger:
         self.own: dict[tuple[str, int], IntArray] = {}
         self.cum: list[IntArray]
         self.reserves: list[IntArray]
+        # In a pool where buyers also sell: the capacity of asks no buyer holds. A leg that
+        # fits within it needs no seller's own GPUs, so it is never a self-trade.
+        self._open: list[IntArray]
         if like is not None:
-            self.cum, self.reserves = like.cum, like.reserves
+            self.cum, self.reserves, self._open = like.cum, like.reserves, like._open
         else:
+            self._open = [sum((g.cap for g in groups if g.seller is None),
+                              np.zeros(instance.slots, dtype=np.int64))
+                          for groups in instance.groups]
             self.cum = []
             for groups in instance.groups:
                 caps = np.array([g.cap for g in groups], dtype=np.int64).reshape(
@@ -62,7 +69,7 @@ class Ledger:
         # Likewise, per slot, the reserve of the group the next GPU comes from and the room
         # left in that group: a leg that fits that room everywhere costs those reserves.
         self._free: list[list[int] | None] = [None] * len(instance.pool_ids)
-        self._marginal: list[tuple[list[int], list[int]] | None] = [None] * len(
+        self._marginal: list[tuple[list[int], list[int], list[int]] | None] = [None] * len(
             instance.pool_ids)
 
     def _free_at(self, p: int) -> list[int]:
@@ -73,28 +80,29 @@ class Ledger:
 
     def _leg_cost_of(self, p: int, start: int, end: int, gpus: int, buyer: str
                      ) -> int | None:
-        if not self.instance.sellers_by_pool[p]:
-            marginal = self._marginal[p]
-            if marginal is None:
-                marginal = self._marginal[p] = self._marginal_at(p)
-            room, reserve = marginal
-            if min(room[start:end]) >= gpus:
-                return gpus * sum(reserve[start:end])
+        marginal = self._marginal[p]
+        if marginal is None:
+            marginal = self._marginal[p] = self._marginal_at(p)
+        room, reserve, open_left = marginal
+        if min(room[start:end]) >= gpus and (
+                not self.instance.sellers_by_pool[p] or min(open_left[start:end]) >= gpus):
+            return gpus * sum(reserve[start:end])
         return self._joint_cost([(p, start, end, np.int64(gpus))], buyer)
 
-    def _marginal_at(self, p: int) -> tuple[list[int], list[int]]:
+    def _marginal_at(self, p: int) -> tuple[list[int], list[int], list[int]]:
         """Per slot of pool `p`: GPUs left in the group supplying the next GPU, and its
-        reserve (no room where the pool is full)."""
+        reserve (no room where the pool is full); and the capacity of open asks left."""
         cum, demand = self.cum[p], self.demand[p]
+        open_left = (self._open[p] - demand).tolist() if self.instance.sellers_by_pool[p] else []
         if len(cum) == 1:
-            return [0] * len(demand), [0] * len(demand)
+            return [0] * len(demand), [0] * len(demand), open_left
         level = (cum[1:] <= demand[None, :]).sum(axis=0)
         groups = len(cum) - 1
         slots = np.arange(len(demand))
         inside = np.minimum(level, groups - 1)
         room = np.where(level < groups, cum[inside + 1, slots] - demand, 0)
         reserve = np.where(level < groups, self.reserves[p][inside, 0], 0)
-        return room.tolist(), reserve.tolist()
+        return room.tolist(), reserve.tolist(), open_left
 
     def _taken(self, p: int, lo: int, hi: int, level: IntArray) -> IntArray:
         cum = self.cum[p][:, lo:hi]
@@ -189,27 +197,53 @@ class Ledger:
                 self.own[key][leg.start:leg.end] += sign * leg.gpus
 
 
+class GreedyOrders:
+    """Orders of the bids for `greedy`: by best margin over size (GPU-slots) raised to an
+    exponent, most first.
+
+    Exponent 1 is margin per GPU-slot: small jobs first, so big ones find their hours taken.
+    A smaller one favours bigger jobs (Lehmann, O'Callaghan and Shoham 2002 rank by value
+    over the square root of size); which packs a book best depends on the book.
+    """
+
+    def __init__(self, instance: Instance) -> None:
+        sizes = [[sum(leg.gpus * leg.duration for leg in alt.legs) for alt in bid.alternatives]
+                 for bid in instance.book.bids]
+        cands = instance.candidates
+        self.bids = len(instance.by_bid)
+        self.bid = np.array([c.bid for c in cands], dtype=np.int64)
+        self.margin = np.array([c.margin for c in cands], dtype=np.int64)
+        self.size = np.array([max(sizes[c.bid][c.alternative], 1) for c in cands],
+                             dtype=np.int64)
+        self.has = np.array([bool(c) for c in instance.by_bid], dtype=np.bool_)
+
+    def order(self, exponent: float = 1.0) -> list[int]:
+        """Bids with a candidate, best first (ties: lower bid number first)."""
+        if exponent == 1.0:
+            # in integers, the order `greedy` has always used
+            key: npt.NDArray[np.float64] | IntArray = self.margin // self.size
+            best: npt.NDArray[np.float64] | IntArray = np.zeros(self.bids, dtype=np.int64)
+        else:
+            # an order only: these ratios never become money
+            key = self.margin / self.size.astype(np.float64) ** exponent
+            best = np.zeros(self.bids, dtype=np.float64)
+        np.maximum.at(best, self.bid, key)
+        bids = np.flatnonzero(self.has)
+        ranked: list[int] = bids[np.argsort(-best[bids], kind="stable")].tolist()
+        return ranked
+
+
 def greedy(instance: Instance, order: list[int] | None = None,
            deadline: float | None = None) -> list[int]:
-    """Accept bids in order of best margin per GPU-slot, each at its cheapest placement.
+    """Accept bids in `order` (by default best margin per GPU-slot first, `GreedyOrders`),
+    each at its cheapest placement.
 
     Past `deadline` (a `time.monotonic()` value) it stops and returns what it accepted so
-    far, which is as valid as a whole run: the best bids per GPU-slot come first.
+    far, which is as valid as a whole run: the best bids in the order come first.
     """
     ledger = Ledger(instance)
-
-    def density(b: int) -> int:
-        best = 0
-        sizes = [sum(leg.gpus * leg.duration for leg in alt.legs)
-                 for alt in instance.book.bids[b].alternatives]
-        for c in instance.by_bid[b]:
-            cand = instance.candidates[c]
-            best = max(best, cand.margin // sizes[cand.alternative])
-        return best
-
     if order is None:
-        order = sorted((b for b in range(len(instance.by_bid)) if instance.by_bid[b]),
-                       key=density, reverse=True)
+        order = GreedyOrders(instance).order()
     chosen = []
     for i, b in enumerate(order):
         if deadline is not None and i % 64 == 0 and time.monotonic() > deadline:

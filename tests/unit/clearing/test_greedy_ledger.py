@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from books import ask, book, pool, simple_bid
 
 from gpux.clearing.greedy import Ledger, greedy, leg_deltas
 from gpux.clearing.instance import Instance, prepare
@@ -56,3 +57,19 @@ def test_extra_cost_matches_the_full_computation_in_every_state(seed: int) -> No
             chosen.append(c)
     # the states checked were neither empty nor full
     assert checked > 1_000 and 0 < fitting < checked
+
+
+def test_a_seller_buying_in_its_own_pool_gets_only_other_sellers_gpus() -> None:
+    # u1 sells the 10 cheap GPUs of pool p; its own bids may take only dc's 5. Each bid
+    # alone fits, and the cheapest group has room for both, but together they need 7.
+    b = book(pools=[pool("p")],
+             asks=[ask("own", "p", 10, "1", seller="u1"), ask("other", "p", 5, "2")],
+             bids=[simple_bid("x", "u1", 4, "100"), simple_bid("y", "u1", 3, "100"),
+                   simple_bid("z", "u2", 3, "100")])
+    instance = prepare(b)
+    x, y, z = (instance.by_bid[i][0] for i in range(3))
+    ledger = Ledger(instance)
+    ledger.add(x)
+    assert ledger.extra_cost(y) is None
+    # another buyer may use u1's asks
+    assert ledger.extra_cost(z) == 3 * 1_000_000
