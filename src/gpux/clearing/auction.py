@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -133,9 +134,36 @@ def clear(book: Book, params: SolveParams | None = None) -> Result:
     # assembling and checking the result) is shared out, and pricing and the bound get
     # whatever solving leaves of their shares.
     deadline = started + params.time_limit - headroom(params.time_limit, len(book.bids))
-    instance = prepare(book, deadline=started + (deadline - started) * PREPARE_SHARE)
+    with _collector_off():
+        instance = prepare(book, deadline=started + (deadline - started) * PREPARE_SHARE)
     with _collector_paused():
         return _clear_prepared(book, instance, params, started, deadline)
+
+
+_collector_lock = threading.Lock()
+_collector_offs = 0
+_collector_was_on = False
+
+
+@contextlib.contextmanager
+def _collector_off() -> Iterator[None]:
+    """No cyclic collection while preparing: it makes hundreds of thousands of objects and
+    no cycles, and each full collection would scan them all (market-10000: 7.4 s with the
+    collector, 5.2-6.3 s without). Counted, so that clearings in several threads turn the
+    collector back on only when the last one ends (and only if it was on)."""
+    global _collector_offs, _collector_was_on
+    with _collector_lock:
+        if _collector_offs == 0:
+            _collector_was_on = gc.isenabled()
+            gc.disable()
+        _collector_offs += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_offs -= 1
+            if _collector_offs == 0 and _collector_was_on:
+                gc.enable()
 
 
 @contextlib.contextmanager

@@ -163,3 +163,39 @@ def test_a_solve_stopped_before_any_solution_claims_no_bound_from_it() -> None:
     assert check_result(b, result_to_doc(result)) == []
     assert result.status == "feasible"
     assert result.bound > result.surplus * Decimal("1.001")
+
+
+def test_preparing_pauses_the_collector_and_restores_it_as_it_was() -> None:
+    import gc
+    import threading
+
+    from gpux.clearing.auction import _collector_off
+
+    assert gc.isenabled()
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def other() -> None:
+        with _collector_off():
+            inside.set()
+            leave.wait(10)
+
+    with _collector_off():
+        assert not gc.isenabled()
+        t = threading.Thread(target=other)
+        t.start()
+        assert inside.wait(10)
+    # the other clearing is still preparing: the collector stays off until it ends
+    assert not gc.isenabled()
+    leave.set()
+    t.join()
+    assert gc.isenabled()
+    clear(read_book(generate_market(30, 1, slots=24)), SolveParams(time_limit=2))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _collector_off():
+            pass
+        assert not gc.isenabled()  # it was off before: left off
+    finally:
+        gc.enable()
