@@ -160,6 +160,9 @@ def relaxation(instance: Instance, cands: list[int], started: float, time_limit:
 
     `fixed` candidates stay accepted: their GPUs are demand the supply must also meet.
     """
+    if not cands:
+        # e.g. a window whose LP used no candidate, around bids none of which is accepted
+        return None
     bids = sorted({instance.candidates[c].bid for c in cands})
     col, pool, start, end, gpus = _legs(instance, cands)
     f_pool, f_start, f_end, f_gpus = _legs(instance, fixed or [])[1:]

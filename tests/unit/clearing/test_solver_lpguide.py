@@ -92,3 +92,13 @@ def test_the_mip_alone_proves_a_small_market_optimal() -> None:
     assert done == [True]
     assert run.optimal
     assert run.bound is not None
+
+
+def test_a_mip_over_no_candidates_picks_nothing() -> None:
+    # a window whose LP used no candidate, around bids none of which is accepted: the MIP
+    # runs in a window thread, where an exception would end the thread's search
+    instance = prepare(read_book(generate_market(40, 1, slots=24)))
+    fixed = [instance.by_bid[b][0] for b in range(3) if instance.by_bid[b]]
+    for run in (MipRun(instance, [], [], 1.0), MipRun(instance, [], [], 1.0, fixed)):
+        run.solve()
+        assert run.picked == [] and not run.optimal
