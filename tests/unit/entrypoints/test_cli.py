@@ -271,3 +271,33 @@ def test_bad_settings_from_the_environment_exit_2_naming_the_setting_and_value(
                        "europe:eu-west,eu-central;asia:ap-northeast,ap-southeast")
     assert main(["worker"]) == 2
     assert "partition names mars" in capsys.readouterr().err
+
+
+def test_clear_counts_the_time_reading_the_book_took_against_the_limit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    from gpux.clearing import auction
+    from gpux.clearing.solver import SolveParams
+    from gpux.domain.book import Book
+    from gpux.domain.result import Result
+
+    class SlowStdin(io.StringIO):
+        def read(self, size: int | None = -1) -> str:
+            time.sleep(1.0)
+            return super().read(size)
+
+    given: list[float] = []
+    real_clear = auction.clear
+
+    def timed_clear(book: Book, params: SolveParams | None = None) -> Result:
+        assert params is not None
+        given.append(params.time_limit)
+        return real_clear(book, params)
+
+    monkeypatch.setattr(auction, "clear", timed_clear)
+    monkeypatch.setattr(sys, "stdin", SlowStdin(dumps(BOOK)))
+    assert main(["clear", "-", "--time-limit", "4"]) == 0
+    assert [a["bid"] for a in loads(capsys.readouterr().out)["accepted"]] == ["b1"]
+    assert len(given) == 1 and 2.0 < given[0] <= 3.0
