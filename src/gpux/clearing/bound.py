@@ -84,11 +84,17 @@ def relaxation_bound(book: Book, allocation: Allocation, *, time_limit: float,
         return None, {"rounds": 0}
     lagrange = LagrangianBound(book, inst)
     best: int | None = None
+    start: IntArray | None = None
     for candidate in prices or []:
         value = lagrange.at(candidate)
-        best = value if best is None else min(best, value)
+        if best is None or value < best:
+            best, start = value, candidate
     stats: dict[str, object] = {}
-    if len(book.bids) <= SUBGRADIENT_ABOVE_BIDS or not prices:
+    if start is not None and time.monotonic() >= deadline:
+        # no time for a step (each costs an evaluation, seconds at 50,000 bids)
+        found, rounds = None, 0
+        stats.update(method="prices given", rounds=0, converged=False)
+    elif len(book.bids) <= SUBGRADIENT_ABOVE_BIDS or start is None:
         lp = RelaxedWinnerDetermination(inst, lagrange.search)
         found, rounds, converged = _column_generation(inst, lagrange, lp, deadline)
         stats["method"] = "column generation"
@@ -96,7 +102,7 @@ def relaxation_bound(book: Book, allocation: Allocation, *, time_limit: float,
     else:
         # The slot-by-slot LP does not converge in seconds on books this large; a
         # subgradient descent on the prices improves the bound at every step instead.
-        found, rounds = _subgradient(inst, lagrange, prices, target, deadline)
+        found, rounds = _subgradient(inst, lagrange, start, target, deadline)
         stats.update(method="subgradient", rounds=rounds, converged=False)
     if found is not None:
         best = found if best is None else min(best, found)
@@ -104,10 +110,10 @@ def relaxation_bound(book: Book, allocation: Allocation, *, time_limit: float,
     return best, stats
 
 
-def _subgradient(inst: PricingInstance, lagrange: LagrangianBound, starts: list[IntArray],
+def _subgradient(inst: PricingInstance, lagrange: LagrangianBound, start: IntArray,
                  target: int, deadline: float) -> tuple[int | None, int]:
-    """Polyak subgradient steps on the prices from the best start; the least bound seen."""
-    prices = min(starts, key=lagrange.at).astype(np.int64)
+    """Polyak subgradient steps on the prices from `start`; the least bound seen."""
+    prices = start.astype(np.int64)
     best: int | None = None
     step_scale, stalled, rounds = 1.0, 0, 0
     while time.monotonic() < deadline:

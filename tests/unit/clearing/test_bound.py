@@ -55,3 +55,15 @@ def test_subgradient_bound_is_never_below_the_brute_force_optimum(b: Book) -> No
     assert stats["method"] == "subgradient"
     assert bound is not None
     assert bound >= to_micros(expected)
+
+
+def test_with_no_time_left_the_bound_is_the_least_at_the_prices_given() -> None:
+    # 15 GPUs at $1, two 10-GPU bids worth $30: at price 0 the bound is 30 + 30 (both bids)
+    # + 0; at price 3 per GPU both bids are worth 0 and the offer 15 x (3 - 1) = 30.
+    b = book(pools=[pool("p")], asks=[ask("a", "p", 15, "1")],
+             bids=[simple_bid("x", "u1", 10, "30"), simple_bid("y", "u2", 10, "30")])
+    zero = np.zeros((1, 1), dtype=np.int64)
+    three = np.full((1, 1), 3_000_000, dtype=np.int64)
+    bound, stats = relaxation_bound(b, Allocation(()), time_limit=0.0, prices=[zero, three])
+    assert stats["method"] == "prices given" and stats["rounds"] == 0
+    assert bound == to_micros(Decimal(30))
