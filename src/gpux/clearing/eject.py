@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from gpux.clearing.greedy import Ledger, leg_deltas
+from gpux.clearing.greedy import GreedyOrders, Ledger, leg_deltas
 from gpux.clearing.instance import Instance, IntArray
 from gpux.clearing.lns import LegIndex
 from gpux.clearing.state import State
@@ -52,7 +52,7 @@ class Ejection:
     """Ejection moves over one component, improving `state` in place."""
 
     def __init__(self, instance: Instance, state: State, comp: list[int],
-                 index: LegIndex | None = None) -> None:
+                 index: LegIndex | None = None, orders: GreedyOrders | None = None) -> None:
         self.instance = instance
         self.state = state
         self.comp = comp
@@ -64,11 +64,7 @@ class Ejection:
         # set by another thread to end `run` early (after the bid being tried)
         self.stop = threading.Event()
         # every candidate's margin per GPU-hour (a list: its `__getitem__` is a C sort key)
-        cands = instance.candidates
-        margin = np.array([cand.margin for cand in cands], dtype=np.float64)
-        size = np.array([sum(leg.gpus * (leg.end - leg.start) for leg in cand.legs)
-                         for cand in cands], dtype=np.float64)
-        self._density: list[float] = (margin / np.maximum(size, 1.0)).tolist()
+        self._density = (orders if orders is not None else GreedyOrders(instance)).density()
         # per bid, computed when first needed (most are never looked at)
         self._bid_density: dict[int, float] = {}
         self._by_margin: dict[int, list[int]] = {}

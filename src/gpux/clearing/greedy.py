@@ -217,6 +217,11 @@ class GreedyOrders:
                              dtype=np.int64)
         self.has = np.array([bool(c) for c in instance.by_bid], dtype=np.bool_)
 
+    def density(self) -> list[float]:
+        """Every candidate's margin per GPU-slot."""
+        ratio: list[float] = (self.margin / self.size.astype(np.float64)).tolist()
+        return ratio
+
     def order(self, exponent: float = 1.0) -> list[int]:
         """Bids with a candidate, best first (ties: lower bid number first)."""
         if exponent == 1.0:

@@ -185,9 +185,9 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
     # (market-1000 seed 2: 644-645 k against 639-640 k, 2 and 3 runs).
     searched = any(len(c) and sum(len(instance.by_bid[b]) for b in c) > MAX_CANDIDATES
                    for c in comps)
-    state, greedy_surplus, start_stats = _greedy_start(
-        instance, deadline,
-        started + (GREEDY_SHARE * params.time_limit if searched else 0.0))
+    orders = GreedyOrders(instance)
+    until = started + (GREEDY_SHARE * params.time_limit if searched else 0.0)
+    state, greedy_surplus, start_stats = _greedy_start(instance, deadline, until, orders)
     bound_total = 0
     lns_rounds = lns_improved = window_rounds = window_improved = cut_bounded = 0
     ejected = ejection_gain = 0
@@ -208,7 +208,7 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
             bound_total += comp_bound
             continue
         index = LegIndex.of(instance, comp)
-        ejection = Ejection(instance, state, comp, index)
+        ejection = Ejection(instance, state, comp, index, orders)
         lock = threading.Lock()
         # While HiGHS solves the component's MIP and the cut rounds (one core, the GIL
         # released), ejection moves improve the incumbent on the other (`_lp_start` starts
@@ -268,17 +268,17 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
     return Solution(final, surplus, bound, optimal, stats)
 
 
-def _greedy_start(instance: Instance, deadline: float, until: float
-                  ) -> tuple[State, int, dict[str, object]]:
+def _greedy_start(instance: Instance, deadline: float, until: float,
+                  orders: GreedyOrders | None = None) -> tuple[State, int, dict[str, object]]:
     """The best repaired greedy allocation over several orders, tried while the next one
     should end before `until`: exponent 1 (the baseline, whatever the time), then down by
     `GREEDY_STEP` while that gains (jumps to 0.5 and 0.3 after the descent were tried: at
     10,000 bids they only lost time, 1.4-2.0% below 0.9). Returns it, the baseline's
     surplus and stats."""
-    orders = GreedyOrders(instance)
+    ranks = orders if orders is not None else GreedyOrders(instance)
 
     def run(exponent: float, stop: float | None) -> State:
-        state = State(instance, greedy(instance, orders.order(exponent), stop))
+        state = State(instance, greedy(instance, ranks.order(exponent), stop))
         state.repair()
         return state
 
