@@ -68,9 +68,9 @@ CUT_SHARE = 0.2
 # GPU-slot first, the baseline, then orders favouring bigger jobs (the exponent down by
 # `GREEDY_STEP` while the surplus rises), for at most this share of the time. Measured
 # (surplus after repair against exponent 1): market-10000 seeds 1/2 +2.0%/+0.8% at 0.9
-# and less either side; market-1000 seed 1 +7.7% at 0.3-0.4, seed 2
-# +3.9% at 0.7; and from the 0.9 start at 10,000 bids, 20 s of ejection moves reached
-# 8,483,525 where the same 20 s from exponent 1 reached 8,363,106.
+# and less either side; market-1000 seed 1 +7.7% at 0.3-0.4, seed 2 +3.9% at 0.7; and
+# from the 0.9 start at 10,000 bids, 20 s of ejection moves reached 8,483,525 where the
+# same 20 s from exponent 1 reached 8,363,106.
 GREEDY_SHARE = 0.5
 GREEDY_STEP = 0.1
 WINDOW_CANDIDATES = 3_000
@@ -180,19 +180,18 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
     started = time.monotonic()
     deadline = started + params.time_limit
     comps = components(instance)
+    sizes = [sum(len(instance.by_bid[b]) for b in comp) for comp in comps]
     # Where the LP start runs (every component within its size), HiGHS's MIP over the
     # LP's support does better from the first order than from the best of several
     # (market-1000 seed 2: 644-645 k against 639-640 k, 2 and 3 runs).
-    searched = any(len(c) and sum(len(instance.by_bid[b]) for b in c) > MAX_CANDIDATES
-                   for c in comps)
+    searched = any(size > MAX_CANDIDATES for size in sizes)
     orders = GreedyOrders(instance)
     until = started + (GREEDY_SHARE * params.time_limit if searched else 0.0)
-    state, greedy_surplus, start_stats = _greedy_start(instance, deadline, until, orders)
+    state, greedy_surplus, start_stats = _greedy_start(instance, orders, deadline, until)
     bound_total = 0
     lns_rounds = lns_improved = window_rounds = window_improved = cut_bounded = 0
     ejected = ejection_gain = 0
     lp_stats: dict[str, object] = {}
-    sizes = [sum(len(instance.by_bid[b]) for b in comp) for comp in comps]
     remaining_work = sum(sizes)
     for comp, size in zip(comps, sizes, strict=True):
         share = (deadline - time.monotonic()) * size / max(remaining_work, 1)
@@ -268,17 +267,15 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
     return Solution(final, surplus, bound, optimal, stats)
 
 
-def _greedy_start(instance: Instance, deadline: float, until: float,
-                  orders: GreedyOrders | None = None) -> tuple[State, int, dict[str, object]]:
+def _greedy_start(instance: Instance, orders: GreedyOrders, deadline: float, until: float
+                  ) -> tuple[State, int, dict[str, object]]:
     """The best repaired greedy allocation over several orders, tried while the next one
     should end before `until`: exponent 1 (the baseline, whatever the time), then down by
     `GREEDY_STEP` while that gains (jumps to 0.5 and 0.3 after the descent were tried: at
     10,000 bids they only lost time, 1.4-2.0% below 0.9). Returns it, the baseline's
     surplus and stats."""
-    ranks = orders if orders is not None else GreedyOrders(instance)
-
     def run(exponent: float, stop: float | None) -> State:
-        state = State(instance, greedy(instance, ranks.order(exponent), stop))
+        state = State(instance, greedy(instance, orders.order(exponent), stop))
         state.repair()
         return state
 

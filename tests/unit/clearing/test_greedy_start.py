@@ -45,8 +45,8 @@ def test_a_smaller_exponent_takes_the_big_job_the_baseline_order_loses() -> None
     assert orders.order(1.0) == [0, 1]
     assert orders.order(0.5) == [1, 0]
     assert [instance.candidates[c].bid for c in greedy(instance, orders.order(0.5))] == [1]
-    state, baseline, stats = _greedy_start(instance, time.monotonic() + 60,
-                                           time.monotonic() + 60)
+    state, baseline, stats = _greedy_start(
+            instance, GreedyOrders(instance), time.monotonic() + 60, time.monotonic() + 60)
     assert baseline == 10_000_000
     assert state.surplus == 160_000_000
     assert stats["start_surplus_micros"] == 160_000_000
@@ -58,8 +58,8 @@ def test_the_start_is_the_best_order_tried_and_never_below_the_baseline() -> Non
         instance = prepare(read_book(generate_market(150, seed, slots=48)))
         baseline_state = State(instance, greedy(instance))
         baseline_state.repair()
-        state, baseline, stats = _greedy_start(instance, time.monotonic() + 60,
-                                               time.monotonic() + 60)
+        state, baseline, stats = _greedy_start(
+            instance, GreedyOrders(instance), time.monotonic() + 60, time.monotonic() + 60)
         assert baseline == baseline_state.surplus
         tried = stats["greedy_exponents_tried"]
         assert isinstance(tried, list) and tried[0] == 1.0 and len(tried) >= 2
@@ -74,6 +74,6 @@ def test_the_start_is_the_best_order_tried_and_never_below_the_baseline() -> Non
         assert surplus[-1] <= surplus[-2] or tried[-1] < 1.5 * GREEDY_STEP
         assert state.surplus == max(surplus) == surplus[tried.index(stats["greedy_exponent"])]
         # no time beyond the baseline: the baseline alone
-        state, baseline, stats = _greedy_start(instance, time.monotonic() + 60,
-                                               time.monotonic())
+        state, baseline, stats = _greedy_start(
+            instance, GreedyOrders(instance), time.monotonic() + 60, time.monotonic())
         assert stats["greedy_exponents_tried"] == [1.0] and state.surplus == baseline
