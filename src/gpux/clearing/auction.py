@@ -215,7 +215,8 @@ def _clear_prepared(book: Book, instance: Instance, params: SolveParams, started
         lp_bound, bound_stats = relaxation_bound(
             book, allocation,
             time_limit=max(min(left * BOUND_SHARE, deadline - priced), MIN_BOUND_SECONDS),
-            prices=[_price_array(book, prices)], target=solution.surplus)
+            prices=[_price_array(book, prices), *_dual_prices(book, solution)],
+            target=solution.surplus)
     if _incomplete(instance) and lp_bound is not None:
         # Candidates were capped, so the solver's bound covers only those it kept; only
         # the relaxation, which searches every placement, still bounds the whole book.
@@ -251,6 +252,17 @@ def _price_array(book: Book, prices: Prices) -> IntArray:
     with_asks = {a.pool for a in book.asks}
     rows = [[v or 0 for v in prices.by_pool[p.id]] for p in book.pools if p.id in with_asks]
     return np.array(rows, dtype=np.int64).reshape(len(rows), book.slots)
+
+
+def _dual_prices(book: Book, solution: Solution) -> list[IntArray]:
+    """The solver's Lagrangian prices over its candidates, if it computed them, in the
+    bound's layout: on market-10000 they bound every placement far below the clearing
+    prices do."""
+    if solution.dual_prices is None:
+        return []
+    with_asks = {a.pool for a in book.asks}
+    rows = [i for i, p in enumerate(book.pools) if p.id in with_asks]
+    return [solution.dual_prices[rows]]
 
 
 def _within_gap(solution: Solution) -> bool:

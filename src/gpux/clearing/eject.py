@@ -67,7 +67,6 @@ class Ejection:
         self._density = (orders if orders is not None else GreedyOrders(instance)).density()
         # per bid, computed when first needed (most are never looked at)
         self._bid_density: dict[int, float] = {}
-        self._by_margin: dict[int, list[int]] = {}
 
     def density(self, c: int) -> float:
         """A candidate's margin per GPU-hour."""
@@ -85,16 +84,6 @@ class Ejection:
         if found is None:
             found = self._bid_density[b] = max(self.density(c)
                                                for c in self.instance.by_bid[b])
-        return found
-
-    def by_margin(self, b: int) -> list[int]:
-        """A bid's candidates by margin, largest first: `Ledger.best` then skips the rest
-        as soon as one fits with a gain above their margins."""
-        found = self._by_margin.get(b)
-        if found is None:
-            cands = self.instance.candidates
-            found = self._by_margin[b] = sorted(self.instance.by_bid[b],
-                                                key=lambda c: -cands[c].margin)
         return found
 
     def run(self, deadline: float, lock: threading.Lock | None = None) -> None:
@@ -243,7 +232,7 @@ class Ejection:
         others = [b for b in near if b not in skip]
         others.sort(key=lambda b: -self.bid_density(b))
         for b in refill + others[:MAX_REFILL]:
-            best = ledger.best(self.by_margin(b))
+            best = ledger.best_of_bid(b)
             if best is not None:
                 ledger.add(best)
                 added.append(best)

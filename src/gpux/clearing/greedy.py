@@ -10,7 +10,6 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 
 from gpux.clearing.instance import Instance, IntArray, LegUse
 
@@ -31,6 +30,27 @@ def leg_deltas(legs: tuple[LegUse, ...]) -> list[tuple[int, int, int, IntArray]]
     return out
 
 
+# A bid's candidates' legs grouped by (pool, duration): per group the candidates' rows
+# (their places in the bid's list), starts and GPUs.
+BidLegs = list[tuple[int, int, IntArray, IntArray, IntArray]]
+
+
+def bid_legs(instance: Instance, bid: int) -> BidLegs:
+    """The legs of bid `bid`'s candidates (in `instance.by_bid` order), grouped by pool
+    and duration."""
+    grouped: dict[tuple[int, int], tuple[list[int], list[int], list[int]]] = {}
+    cands = instance.candidates
+    for row, c in enumerate(instance.by_bid[bid]):
+        for leg in cands[c].legs:
+            rows, starts, gpus = grouped.setdefault((leg.pool, leg.end - leg.start),
+                                                    ([], [], []))
+            rows.append(row)
+            starts.append(leg.start)
+            gpus.append(leg.gpus)
+    return [(p, d, np.array(rows, dtype=np.int64), np.array(starts, dtype=np.int64),
+             np.array(gpus, dtype=np.int64)) for (p, d), (rows, starts, gpus) in grouped.items()]
+
+
 class Ledger:
     """GPUs taken so far per pool and slot, with the cost of taking more."""
 
@@ -45,9 +65,13 @@ class Ledger:
         # In a pool where buyers also sell: the capacity of asks no buyer holds. A leg that
         # fits within it needs no seller's own GPUs, so it is never a self-trade.
         self._open: list[IntArray]
+        # per bid, `bid_legs` (never changes: ledgers of one instance share it)
+        self._bid_legs: dict[int, BidLegs]
         if like is not None:
             self.cum, self.reserves, self._open = like.cum, like.reserves, like._open
+            self._bid_legs = like._bid_legs
         else:
+            self._bid_legs = {}
             self._open = [sum((g.cap for g in groups if g.seller is None),
                               np.zeros(instance.slots, dtype=np.int64))
                           for groups in instance.groups]
@@ -71,6 +95,11 @@ class Ledger:
         self._free: list[list[int] | None] = [None] * len(instance.pool_ids)
         self._marginal: list[tuple[list[int], list[int], list[int]] | None] = [None] * len(
             instance.pool_ids)
+        # Per pool and duration, the least capacity left over each window of that many
+        # slots (by its first slot): `best_of_bid` sees which candidates fit in numpy. Made
+        # from windows of 1, 2, 4, ... slots (a sparse table), kept until the pool changes.
+        self._least: list[dict[int, IntArray]] = [{} for _ in instance.pool_ids]
+        self._levels: list[list[IntArray]] = [[] for _ in instance.pool_ids]
 
     def _free_at(self, p: int) -> list[int]:
         free = self._free[p]
@@ -181,6 +210,49 @@ class Ledger:
                 best, best_gain = c, cand.value - cost
         return best
 
+    def best_of_bid(self, bid: int, key: list[int] | None = None) -> int | None:
+        """`best(instance.by_bid[bid])`, the same answer: only candidates whose every leg
+        fits the capacity left (found in numpy, a few array operations per pool and duration
+        of the bid's legs) are priced. With `key` (a number per candidate): of the
+        candidates that fit and add surplus, the one of largest key (the first of equals)."""
+        legs = self._bid_legs.get(bid)
+        if legs is None:
+            legs = self._bid_legs[bid] = bid_legs(self.instance, bid)
+        cands = self.instance.by_bid[bid]
+        fits = np.ones(len(cands), dtype=np.bool_)
+        for p, d, rows, starts, gpus in legs:
+            least = self._least[p].get(d)
+            if least is None:
+                least = self._least[p][d] = self._least_over(p, d)
+            fits[rows[least[starts] < gpus]] = False
+        fitting = [cands[i] for i in np.flatnonzero(fits).tolist()]
+        if key is None:
+            return self.best(fitting)
+        best, best_key = None, 0
+        candidates = self.instance.candidates
+        for c in fitting:
+            if best is not None and key[c] <= best_key:
+                continue
+            cost = self.extra_cost(c)
+            if cost is not None and candidates[c].value > cost:
+                best, best_key = c, key[c]
+        return best
+
+    def _least_over(self, p: int, d: int) -> IntArray:
+        """The least capacity left in pool `p` over each window of `d` slots."""
+        levels = self._levels[p]
+        if not levels:
+            levels.append(self.instance.cap[p] - self.demand[p])
+        k = d.bit_length() - 1
+        while len(levels) <= k:
+            last, half = levels[-1], 1 << (len(levels) - 1)
+            levels.append(np.minimum(last[:-half], last[half:]))
+        n = len(levels[0]) - d + 1
+        level = levels[k]
+        if d == 1 << k:
+            return level
+        return np.minimum(level[:n], level[d - (1 << k):d - (1 << k) + n])
+
     def add(self, c: int, sign: int = 1) -> None:
         """Record candidate `c` as accepted (with `sign` -1: as no longer accepted)."""
         inst = self.instance
@@ -189,6 +261,8 @@ class Ledger:
         for leg in cand.legs:
             self._leg_cost[leg.pool].clear()
             self._free[leg.pool] = self._marginal[leg.pool] = None
+            self._least[leg.pool].clear()
+            self._levels[leg.pool].clear()
             self.demand[leg.pool][leg.start:leg.end] += sign * leg.gpus
             if buyer in inst.sellers_by_pool[leg.pool]:
                 key = (buyer, leg.pool)
@@ -198,12 +272,13 @@ class Ledger:
 
 
 class GreedyOrders:
-    """Orders of the bids for `greedy`: by best margin over size (GPU-slots) raised to an
-    exponent, most first.
+    """Orders of the bids for greedy: by best margin per GPU-slot (`order`, the baseline),
+    or by the best of any key per candidate over size (GPU-slots) raised to an exponent
+    (`order_by`; the Lagrangian guided greedy ranks by reduced profit).
 
-    Exponent 1 is margin per GPU-slot: small jobs first, so big ones find their hours taken.
-    A smaller one favours bigger jobs (Lehmann, O'Callaghan and Shoham 2002 rank by value
-    over the square root of size); which packs a book best depends on the book.
+    Per GPU-slot puts small jobs first, so big ones find their hours taken; a smaller
+    exponent favours bigger jobs (Lehmann, O'Callaghan and Shoham 2002 rank by value over
+    the square root of size).
     """
 
     def __init__(self, instance: Instance) -> None:
@@ -222,17 +297,22 @@ class GreedyOrders:
         ratio: list[float] = (self.margin / self.size.astype(np.float64)).tolist()
         return ratio
 
-    def order(self, exponent: float = 1.0) -> list[int]:
-        """Bids with a candidate, best first (ties: lower bid number first)."""
-        if exponent == 1.0:
-            # in integers, the order `greedy` has always used
-            key: npt.NDArray[np.float64] | IntArray = self.margin // self.size
-            best: npt.NDArray[np.float64] | IntArray = np.zeros(self.bids, dtype=np.int64)
-        else:
-            # an order only: these ratios never become money
-            key = self.margin / self.size.astype(np.float64) ** exponent
-            best = np.zeros(self.bids, dtype=np.float64)
-        np.maximum.at(best, self.bid, key)
+    def order_by(self, key: IntArray, exponent: float) -> list[int]:
+        """Bids with a candidate by their best `key` (a number per candidate) over size
+        raised to `exponent`, most first (ties: lower bid number first)."""
+        # an order only: these ratios never become money
+        ratio = key / self.size.astype(np.float64) ** exponent
+        best = np.full(self.bids, -np.inf)
+        np.maximum.at(best, self.bid, ratio)
+        bids = np.flatnonzero(self.has)
+        ranked: list[int] = bids[np.argsort(-best[bids], kind="stable")].tolist()
+        return ranked
+
+    def order(self) -> list[int]:
+        """Bids with a candidate by best margin per GPU-slot (in integers), most first
+        (ties: lower bid number first)."""
+        best = np.zeros(self.bids, dtype=np.int64)
+        np.maximum.at(best, self.bid, self.margin // self.size)
         bids = np.flatnonzero(self.has)
         ranked: list[int] = bids[np.argsort(-best[bids], kind="stable")].tolist()
         return ranked

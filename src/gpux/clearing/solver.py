@@ -23,8 +23,9 @@ from ortools.sat.python import cp_model
 
 from gpux.clearing.cutbound import CutRelaxation
 from gpux.clearing.eject import Ejection
-from gpux.clearing.greedy import GreedyOrders, greedy
-from gpux.clearing.instance import Instance
+from gpux.clearing.greedy import GreedyOrders, Ledger, greedy
+from gpux.clearing.instance import Instance, IntArray
+from gpux.clearing.lagrange import CandidatePrices, Subgradient, guided_greedy
 from gpux.clearing.lns import LegIndex, Search, hint_incumbent
 from gpux.clearing.lpguide import (
     MAX_CANDIDATES,
@@ -64,15 +65,19 @@ WINDOW_SHARE = 0.95
 # the candidate LP bounds 926.5 k, two rounds of cuts 915.7 k, where it stays; the best
 # surplus any method found in 10 minutes is 907.7 k less the other component's ~9.1 k).
 CUT_SHARE = 0.2
-# The start is the best of several greedy orders (`GreedyOrders`' exponent): margin per
-# GPU-slot first, the baseline, then orders favouring bigger jobs (the exponent down by
-# `GREEDY_STEP` while the surplus rises), for at most this share of the time. Measured
-# (surplus after repair against exponent 1): market-10000 seeds 1/2 +2.0%/+0.8% at 0.9
-# and less either side; market-1000 seed 1 +7.7% at 0.3-0.4, seed 2 +3.9% at 0.7; and
-# from the 0.9 start at 10,000 bids, 20 s of ejection moves reached 8,483,525 where the
-# same 20 s from exponent 1 reached 8,363,106.
+# Where the LP start cannot run, the start is the best of greedy by margin per GPU-slot
+# (the baseline) and greedy guided by Lagrangian prices (`lagrange`), tried for at most
+# this share of the time: first after `GUIDED_STEPS` subgradient steps, with each of
+# `GUIDED_EXPONENTS` (the size exponent of its order), then after every
+# `GUIDED_MORE_STEPS` more. Measured on market-10000 (surplus after repair, 150 steps,
+# exponents 0 / 0.3): seed 1 8,706,758 / 8,671,427, seed 2 7,520,323 / 7,469,315, seed 3
+# 7,717,205 / 7,673,603; the best margin-ordered greedy (size exponent 0.9, the previous
+# start) 8,405,500 on seed 1 and 7,234,821 on seed 2.
 GREEDY_SHARE = 0.5
-GREEDY_STEP = 0.1
+GUIDED_STEPS = 150
+GUIDED_MORE_STEPS = 50
+GUIDED_EXPONENTS = (0.0, 0.3)
+GUIDED_ROUNDS = 4
 WINDOW_CANDIDATES = 3_000
 WINDOW_SECONDS = 1.5
 NO_BOUND = 2**62
@@ -96,6 +101,9 @@ class Solution:
     bound: int
     optimal: bool
     stats: dict[str, object] = field(default_factory=dict)
+    # The Lagrangian prices of least dual over the candidates (pools x slots, micros), when
+    # the start computed them: the relaxation bound over every placement evaluates them too.
+    dual_prices: IntArray | None = None
 
 
 def components(instance: Instance) -> list[list[int]]:
@@ -187,7 +195,8 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
     searched = any(size > MAX_CANDIDATES for size in sizes)
     orders = GreedyOrders(instance)
     until = started + (GREEDY_SHARE * params.time_limit if searched else 0.0)
-    state, greedy_surplus, start_stats = _greedy_start(instance, orders, deadline, until)
+    state, greedy_surplus, start_stats, dual_prices = _greedy_start(instance, orders, deadline,
+                                                                    until)
     bound_total = 0
     lns_rounds = lns_improved = window_rounds = window_improved = cut_bounded = 0
     ejected = ejection_gain = 0
@@ -264,38 +273,52 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
     # of best margins), so an allocation within the gap of their sum is optimal, searched
     # components included.
     optimal = (bound - surplus) <= RELATIVE_GAP * max(abs(bound), 1)
-    return Solution(final, surplus, bound, optimal, stats)
+    return Solution(final, surplus, bound, optimal, stats, dual_prices)
 
 
 def _greedy_start(instance: Instance, orders: GreedyOrders, deadline: float, until: float
-                  ) -> tuple[State, int, dict[str, object]]:
-    """The best repaired greedy allocation over several orders, tried while the next one
-    should end before `until`: exponent 1 (the baseline, whatever the time), then down by
-    `GREEDY_STEP` while that gains (jumps to 0.5 and 0.3 after the descent were tried: at
-    10,000 bids they only lost time, 1.4-2.0% below 0.9). Returns it, the baseline's
-    surplus and stats."""
-    def run(exponent: float, stop: float | None) -> State:
-        state = State(instance, greedy(instance, orders.order(exponent), stop))
+                  ) -> tuple[State, int, dict[str, object], IntArray | None]:
+    """The best repaired start: greedy by margin per GPU-slot (the baseline, whatever the
+    time), then, while the next try should end before `until`, greedy guided by Lagrangian
+    prices over the candidates (`lagrange`): `GUIDED_STEPS` subgradient steps, then each of
+    `GUIDED_EXPONENTS` at the mean prices, then `GUIDED_MORE_STEPS` more steps and again.
+    Returns it, the baseline's surplus, stats and the prices of least dual (if any)."""
+    def repaired(chosen: list[int]) -> State:
+        state = State(instance, chosen)
         state.repair()
         return state
 
-    began = time.monotonic()
-    best = last = run(1.0, deadline)
-    baseline, exponent, tried = best.surplus, 1.0, [1.0]
-    took = time.monotonic() - began
-    nxt: float | None = 1.0 - GREEDY_STEP
-    while nxt is not None and time.monotonic() + took < until:
-        began = time.monotonic()
-        state = run(nxt, None)
-        took = time.monotonic() - began
-        tried.append(nxt)
-        descending = state.surplus > last.surplus
-        if state.surplus > best.surplus:
-            best, exponent = state, nxt
-        last = state
-        nxt = round(nxt - GREEDY_STEP, 6) if descending and nxt > 1.5 * GREEDY_STEP else None
-    return best, baseline, {"start_surplus_micros": best.surplus, "greedy_exponent": exponent,
-                            "greedy_exponents_tried": tried}
+    best = repaired(greedy(instance, orders.order(), deadline))
+    baseline = best.surplus
+    stats: dict[str, object] = {"start": "greedy"}
+    if time.monotonic() >= until:
+        return best, baseline, {**stats, "start_surplus_micros": best.surplus}, None
+    subgradient = Subgradient(CandidatePrices(instance), baseline)
+    like = Ledger(instance)
+    tried: list[list[float]] = []  # [steps, exponent, surplus] of each guided greedy
+    took = 0.0
+    steps = GUIDED_STEPS
+    for _ in range(GUIDED_ROUNDS):
+        if time.monotonic() + took >= until or subgradient.still:
+            break
+        subgradient.run(steps, until)
+        reduced = subgradient.relaxation.reduced(subgradient.average())
+        for exponent in GUIDED_EXPONENTS:
+            began = time.monotonic()
+            if began + took >= until:
+                break
+            state = repaired(guided_greedy(instance, orders, reduced, exponent, deadline, like))
+            took = time.monotonic() - began
+            tried.append([subgradient.steps, exponent, state.surplus])
+            if state.surplus > best.surplus:
+                best = state
+                stats.update(start="guided", start_exponent=exponent,
+                             start_steps=subgradient.steps)
+        steps = GUIDED_MORE_STEPS
+    stats.update(start_surplus_micros=best.surplus, guided_tried=tried,
+                 lagrangian_steps=subgradient.steps,
+                 lagrangian_dual_micros=subgradient.best_dual)
+    return best, baseline, stats, subgradient.best_prices
 
 
 def _lp_start(instance: Instance, state: State, comp: list[int], deadline: float,

@@ -19,6 +19,16 @@ def small_market(seed: int) -> Instance:
     return prepare(read_book(generate_market(150, seed, slots=48)))
 
 
+def shuffled_greedy(seed: int) -> tuple[Instance, random.Random, list[int]]:
+    """A small market, a random stream, and greedy's placements in a random order (the
+    states a ledger passes through when they are added in turn)."""
+    instance = small_market(seed)
+    rng = random.Random(seed)
+    order = greedy(instance)
+    rng.shuffle(order)
+    return instance, rng, order
+
+
 def supply_cost(instance: Instance, chosen: list[int]) -> int | None:
     """Reserves paid for the cheapest supply of `chosen` (None: it cannot be supplied)."""
     try:
@@ -30,10 +40,7 @@ def supply_cost(instance: Instance, chosen: list[int]) -> int | None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_extra_cost_matches_the_full_computation_in_every_state(seed: int) -> None:
-    instance = small_market(seed)
-    rng = random.Random(seed)
-    order = greedy(instance)
-    rng.shuffle(order)
+    instance, rng, order = shuffled_greedy(seed)
     ledger = Ledger(instance)
     chosen: list[int] = []
     checked = fitting = 0
@@ -73,3 +80,25 @@ def test_a_seller_buying_in_its_own_pool_gets_only_other_sellers_gpus() -> None:
     assert ledger.extra_cost(y) is None
     # another buyer may use u1's asks
     assert ledger.extra_cost(z) == 3 * 1_000_000
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_best_of_bid_answers_as_best_over_the_bids_candidates_in_every_state(seed: int) -> None:
+    instance, rng, order = shuffled_greedy(seed)
+    ledger = Ledger(instance)
+    bids = [b for b, cands in enumerate(instance.by_bid) if cands]
+    added: list[int] = []
+    found = 0
+    for step, c in enumerate(order):
+        if step % 5 == 0:
+            for b in rng.sample(bids, 40):
+                expected = ledger.best(instance.by_bid[b])
+                assert ledger.best_of_bid(b) == expected
+                found += expected is not None
+        if ledger.extra_cost(c) is not None:
+            ledger.add(c)
+            added.append(c)
+        if step % 3 == 0 and added:
+            # GPUs given back (as an ejection does) must show in what fits too
+            ledger.add(added.pop(rng.randrange(len(added))), -1)
+    assert found > 0
