@@ -67,16 +67,18 @@ WINDOW_SHARE = 0.95
 CUT_SHARE = 0.2
 # Where the LP start cannot run, the start is the best of greedy by margin per GPU-slot
 # (the baseline) and greedy guided by Lagrangian prices (`lagrange`), tried for at most
-# this share of the time: first after `GUIDED_STEPS` subgradient steps, with each of
-# `GUIDED_EXPONENTS` (the size exponent of its order), then after every
-# `GUIDED_MORE_STEPS` more. Measured on market-10000 (surplus after repair, 150 steps,
-# exponents 0 / 0.3): seed 1 8,706,758 / 8,671,427, seed 2 7,520,323 / 7,469,315, seed 3
-# 7,717,205 / 7,673,603; the best margin-ordered greedy (size exponent 0.9, the previous
-# start) 8,405,500 on seed 1 and 7,234,821 on seed 2.
+# this share of the time: after `GUIDED_STEPS` subgradient steps, then after every
+# `GUIDED_MORE_STEPS` more, at most `GUIDED_ROUNDS` times. Measured on market-10000
+# (`python -m bench.start market-10000-sS`, surplus after repair against greedy by margin
+# per GPU-slot): seed 1 +5.71% after 150 steps, +5.74% after 300; seed 2 +4.76% / +4.96%;
+# ordering by reduced profit over size^0.3 instead did worse at each of 150, 200 and 300
+# steps on both seeds (-0.3% to -0.8%); the previous start (margin over size^0.9) +2.05%
+# and +0.78%. Four rounds against two at 30 s: 8,767,326 against 8,763,018 (seed 1),
+# 7,587,241 against 7,578,483 (seed 2).
 GREEDY_SHARE = 0.5
 GUIDED_STEPS = 150
 GUIDED_MORE_STEPS = 50
-GUIDED_EXPONENTS = (0.0, 0.3)
+GUIDED_EXPONENT = 0.0
 GUIDED_ROUNDS = 4
 WINDOW_CANDIDATES = 3_000
 WINDOW_SECONDS = 1.5
@@ -183,11 +185,14 @@ def _solve_whole(instance: Instance, state: State, comp: list[int], params: Solv
     return picked, bound, optimal or (mip is not None and mip.optimal)
 
 
-def solve(instance: Instance, params: SolveParams) -> Solution:
-    """Find a surplus-maximising allocation that clearing prices can support."""
+def solve(instance: Instance, params: SolveParams,
+          comps: list[list[int]] | None = None) -> Solution:
+    """Find a surplus-maximising allocation that clearing prices can support (`comps`:
+    the instance's `components`, if the caller has them)."""
     started = time.monotonic()
     deadline = started + params.time_limit
-    comps = components(instance)
+    if comps is None:
+        comps = components(instance)
     sizes = [sum(len(instance.by_bid[b]) for b in comp) for comp in comps]
     # Where the LP start runs (every component within its size), HiGHS's MIP over the
     # LP's support does better from the first order than from the best of several
@@ -195,8 +200,8 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
     searched = any(size > MAX_CANDIDATES for size in sizes)
     orders = GreedyOrders(instance)
     until = started + (GREEDY_SHARE * params.time_limit if searched else 0.0)
-    state, greedy_surplus, start_stats, dual_prices = _greedy_start(instance, orders, deadline,
-                                                                    until)
+    start = _greedy_start(instance, orders, deadline, until)
+    state, greedy_surplus, start_stats = start.state, start.baseline, start.stats
     bound_total = 0
     lns_rounds = lns_improved = window_rounds = window_improved = cut_bounded = 0
     ejected = ejection_gain = 0
@@ -273,16 +278,27 @@ def solve(instance: Instance, params: SolveParams) -> Solution:
     # of best margins), so an allocation within the gap of their sum is optimal, searched
     # components included.
     optimal = (bound - surplus) <= RELATIVE_GAP * max(abs(bound), 1)
-    return Solution(final, surplus, bound, optimal, stats, dual_prices)
+    return Solution(final, surplus, bound, optimal, stats, start.dual_prices)
+
+
+@dataclass(slots=True)
+class Start:
+    """The solver's start: the allocation, the baseline greedy's surplus, stats, and the
+    Lagrangian prices of least dual when they were computed."""
+
+    state: State
+    baseline: int
+    stats: dict[str, object]
+    dual_prices: IntArray | None = None
 
 
 def _greedy_start(instance: Instance, orders: GreedyOrders, deadline: float, until: float
-                  ) -> tuple[State, int, dict[str, object], IntArray | None]:
+                  ) -> Start:
     """The best repaired start: greedy by margin per GPU-slot (the baseline, whatever the
     time), then, while the next try should end before `until`, greedy guided by Lagrangian
-    prices over the candidates (`lagrange`): `GUIDED_STEPS` subgradient steps, then each of
-    `GUIDED_EXPONENTS` at the mean prices, then `GUIDED_MORE_STEPS` more steps and again.
-    Returns it, the baseline's surplus, stats and the prices of least dual (if any)."""
+    prices over the candidates (`lagrange`): after `GUIDED_STEPS` subgradient steps, at the
+    mean prices, then after every `GUIDED_MORE_STEPS` more, at most `GUIDED_ROUNDS` times
+    and not once the prices stand still."""
     def repaired(chosen: list[int]) -> State:
         state = State(instance, chosen)
         state.repair()
@@ -292,33 +308,31 @@ def _greedy_start(instance: Instance, orders: GreedyOrders, deadline: float, unt
     baseline = best.surplus
     stats: dict[str, object] = {"start": "greedy"}
     if time.monotonic() >= until:
-        return best, baseline, {**stats, "start_surplus_micros": best.surplus}, None
-    subgradient = Subgradient(CandidatePrices(instance), baseline)
+        return Start(best, baseline, {**stats, "start_surplus_micros": best.surplus})
+    relaxation = CandidatePrices(instance)
+    subgradient = Subgradient(relaxation, baseline)
     like = Ledger(instance)
-    tried: list[list[float]] = []  # [steps, exponent, surplus] of each guided greedy
+    tried: list[list[int]] = []  # [steps, surplus] of each guided greedy
     took = 0.0
     steps = GUIDED_STEPS
     for _ in range(GUIDED_ROUNDS):
-        if time.monotonic() + took >= until or subgradient.still:
+        began = time.monotonic()
+        if began + took >= until or subgradient.still:
             break
         subgradient.run(steps, until)
-        reduced = subgradient.relaxation.reduced(subgradient.average())
-        for exponent in GUIDED_EXPONENTS:
-            began = time.monotonic()
-            if began + took >= until:
-                break
-            state = repaired(guided_greedy(instance, orders, reduced, exponent, deadline, like))
-            took = time.monotonic() - began
-            tried.append([subgradient.steps, exponent, state.surplus])
-            if state.surplus > best.surplus:
-                best = state
-                stats.update(start="guided", start_exponent=exponent,
-                             start_steps=subgradient.steps)
+        reduced = relaxation.reduced(subgradient.average())
+        state = repaired(guided_greedy(instance, orders, reduced, GUIDED_EXPONENT, deadline,
+                                       like))
+        took = time.monotonic() - began
+        tried.append([subgradient.steps, state.surplus])
+        if state.surplus > best.surplus:
+            best = state
+            stats.update(start="guided", start_steps=subgradient.steps)
         steps = GUIDED_MORE_STEPS
     stats.update(start_surplus_micros=best.surplus, guided_tried=tried,
                  lagrangian_steps=subgradient.steps,
                  lagrangian_dual_micros=subgradient.best_dual)
-    return best, baseline, stats, subgradient.best_prices
+    return Start(best, baseline, stats, subgradient.best_prices)
 
 
 def _lp_start(instance: Instance, state: State, comp: list[int], deadline: float,

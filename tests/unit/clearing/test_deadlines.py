@@ -13,9 +13,9 @@ from gpux.clearing import auction as auction_module
 from gpux.clearing.auction import clear
 from gpux.clearing.check import check_result
 from gpux.clearing.greedy import greedy
-from gpux.clearing.instance import prepare
+from gpux.clearing.instance import Instance, prepare
 from gpux.clearing.reference import reference_optimum
-from gpux.clearing.solver import SolveParams
+from gpux.clearing.solver import Solution, SolveParams
 from gpux.domain.book import Book
 from gpux.domain.bookjson import read_book
 from gpux.domain.result import result_to_doc
@@ -68,3 +68,30 @@ def test_the_bound_of_a_cut_enumeration_is_never_below_the_optimum(b: Book) -> N
     assert check_result(b, result_to_doc(result)) == []
     assert result.stats["bound"] == {"method": "no time left: the sum of best values"}
     assert result.bound >= expected >= Decimal(0)
+
+
+def test_a_solve_starting_from_lagrangian_prices_takes_the_bounds_share_beyond_its_set_up(
+        ) -> None:
+    # A component above the LP's size (here: any, by a patched size) is started from
+    # Lagrangian prices, which the bound then only evaluates: the solve gets what pricing
+    # and the bound's set-up leave, more than its own share.
+    b = market(150)
+    limits: list[float] = []
+    real_solve = auction_module.solve
+
+    def recording(instance: Instance, params: SolveParams,
+                  comps: list[list[int]] | None = None) -> Solution:
+        limits.append(params.time_limit)
+        return real_solve(instance, params, comps)
+
+    for guided in (False, True):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(auction_module, "solve", recording)
+            patch.setattr(auction_module, "MAX_CANDIDATES", 10 if guided else 10**9)
+            patch.setattr(auction_module, "_incomplete", lambda instance: True)
+            result = clear(b, SolveParams(time_limit=6.0, workers=1, seed=0))
+        assert check_result(b, result_to_doc(result)) == []
+    left = 6.0 - auction_module.headroom(6.0, len(b.bids))
+    plain, guided_limit = limits
+    assert plain <= auction_module.SOLVE_SHARE * left
+    assert guided_limit > auction_module.SOLVE_SHARE * left

@@ -7,7 +7,12 @@ import time
 
 from gpux.clearing.greedy import GreedyOrders, greedy
 from gpux.clearing.instance import prepare
-from gpux.clearing.solver import GUIDED_EXPONENTS, GUIDED_ROUNDS, _greedy_start
+from gpux.clearing.solver import (
+    GUIDED_MORE_STEPS,
+    GUIDED_ROUNDS,
+    GUIDED_STEPS,
+    _greedy_start,
+)
 from gpux.clearing.state import State
 from gpux.domain.bookjson import read_book
 from gpux.marketgen.market import generate_market
@@ -33,25 +38,31 @@ def test_the_start_is_the_best_tried_and_never_below_the_baseline() -> None:
         instance = prepare(read_book(generate_market(150, seed, slots=48)))
         baseline_state = State(instance, greedy(instance))
         baseline_state.repair()
-        state, baseline, stats, _ = _greedy_start(
-            instance, GreedyOrders(instance), time.monotonic() + 60, time.monotonic() + 60)
-        assert baseline == baseline_state.surplus
+        start = _greedy_start(instance, GreedyOrders(instance), time.monotonic() + 60,
+                              time.monotonic() + 60)
+        state, stats = start.state, start.stats
+        assert start.baseline == baseline_state.surplus
         tried = stats["guided_tried"]
         assert isinstance(tried, list)
-        # with time to spare: every exponent after the first steps, then after more
-        assert [t[1] for t in tried[:len(GUIDED_EXPONENTS)]] == list(GUIDED_EXPONENTS)
-        assert len(tried) <= GUIDED_ROUNDS * len(GUIDED_EXPONENTS)
-        assert state.surplus == max([baseline] + [t[2] for t in tried])
+        # with time to spare: after the first steps, then after more, each round once
+        assert 1 <= len(tried) <= GUIDED_ROUNDS
+        assert [t[0] for t in tried][:2] == [GUIDED_STEPS, GUIDED_STEPS + GUIDED_MORE_STEPS][
+            :len(tried)]
+        assert state.surplus == max([start.baseline] + [t[1] for t in tried])
         assert stats["start_surplus_micros"] == state.surplus
-        assert (stats["start"] == "guided") == (state.surplus > baseline)
-        gained += state.surplus > baseline
+        guided = stats["start"] == "guided"
+        assert guided == (state.surplus > start.baseline)
+        assert start.dual_prices is not None
+        assert start.dual_prices.shape == (len(instance.pool_ids), instance.slots)
+        gained += guided
         # the start is a valid allocation: repaired, every placement priceable
         again = State(instance, sorted(state.chosen))
         again.repair()
         assert again.surplus == state.surplus
         # no time beyond the baseline: the baseline alone
-        state, baseline, stats, _ = _greedy_start(
-            instance, GreedyOrders(instance), time.monotonic() + 60, time.monotonic())
-        assert stats["start"] == "greedy" and state.surplus == baseline
-        assert "guided_tried" not in stats
+        start = _greedy_start(instance, GreedyOrders(instance), time.monotonic() + 60,
+                              time.monotonic())
+        assert start.stats["start"] == "greedy" and start.state.surplus == start.baseline
+        assert "guided_tried" not in start.stats
+        assert start.dual_prices is None
     assert gained >= 1
