@@ -84,8 +84,12 @@ class CandidatePrices:
             for k, g in enumerate(gs):
                 self.caps[p, k] = g.cap
                 self.reserves[p, k] = g.reserve
+        # No price above the largest value of any candidate ever helps (every candidate
+        # through that slot loses): prices are kept at most that, which also keeps every
+        # sum below in int64.
+        self.ceiling = max(int(self.value.max()) if len(cands) else 0, 1)
         cheapest = np.array(instance.cheapest, dtype=np.int64).reshape(pools, slots)
-        self.start_prices = np.maximum(cheapest, 0)
+        self.start_prices = np.clip(cheapest, 0, self.ceiling)
 
     def reduced(self, prices: IntArray) -> IntArray:
         """Every candidate's value less its GPU-slots at `prices` (pools x slots)."""
@@ -116,9 +120,12 @@ class CandidatePrices:
         demand = np.cumsum(wanted.reshape(len(prices), self.width), axis=1)[:, :-1]
         above = prices[:, None, :] > self.reserves[:, :, None]
         supply = (self.caps * above).sum(axis=1)
-        earned = (self.caps * np.maximum(prices[:, None, :] - self.reserves[:, :, None], 0)
-                  ).sum()
-        dual = int(best[taking].sum()) + int(earned)
+        excess = self.caps * np.maximum(prices[:, None, :] - self.reserves[:, :, None], 0)
+        if float(excess.sum(dtype=np.float64)) < 2.0**62:
+            earned = int(excess.sum())
+        else:  # beyond int64: exact in Python integers
+            earned = sum(int(v) for v in excess[excess > 0].tolist())
+        dual = int(best[taking].sum()) + earned
         return dual, demand - supply, reduced
 
     def _bids_of(self, picked: IntArray) -> IntArray:
@@ -168,7 +175,9 @@ class Subgradient:
                 self.scale = 0.0
                 return
             move = self.scale * (dual - self.target) / norm
-            self.prices = np.maximum(self.prices + np.rint(move * slope).astype(np.int64), 0)
+            moved = np.clip(np.rint(move * slope), -self.relaxation.ceiling,
+                            self.relaxation.ceiling).astype(np.int64)
+            self.prices = np.clip(self.prices + moved, 0, self.relaxation.ceiling)
 
     def average(self) -> IntArray:
         """The mean of the last `AVERAGE_STEPS` prices (rounded down to micros): steadier

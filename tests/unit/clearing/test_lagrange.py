@@ -92,7 +92,11 @@ def test_the_dual_at_any_prices_is_never_below_the_brute_force_optimum(
         dual, _, _ = relaxation.step(prices)
         assert dual >= to_micros(expected)
     subgradient = Subgradient(relaxation, 0)
-    subgradient.run(30, time.monotonic() + 30)
+    for _ in range(30):
+        subgradient.run(1, time.monotonic() + 30)
+        # however far the target, no price leaves [0, the largest value of a candidate]
+        assert (subgradient.prices >= 0).all()
+        assert (subgradient.prices <= max(c.value for c in instance.candidates)).all()
     assert subgradient.best_dual is not None and subgradient.best_dual >= to_micros(expected)
 
 
