@@ -95,3 +95,25 @@ def test_a_solve_starting_from_lagrangian_prices_takes_the_bounds_share_beyond_i
     plain, guided_limit = limits
     assert plain <= auction_module.SOLVE_SHARE * left
     assert guided_limit > auction_module.SOLVE_SHARE * left
+
+
+def test_where_the_solver_proves_the_bound_pricing_keeps_only_what_it_needs() -> None:
+    b = market(150)
+    limits: list[float] = []
+    real_solve = auction_module.solve
+
+    def recording(instance: Instance, params: SolveParams,
+                  comps: list[list[int]] | None = None) -> Solution:
+        limits.append(params.time_limit)
+        return real_solve(instance, params, comps)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auction_module, "solve", recording)
+        result = clear(b, SolveParams(time_limit=20.0, workers=2, seed=0))
+    assert check_result(b, result_to_doc(result)) == []
+    left = 20.0 - auction_module.headroom(20.0, len(b.bids))
+    need = max(auction_module.MIN_PRICING_SECONDS,
+               auction_module.PRICING_SECONDS_PER_BID * len(b.bids))
+    # the solve had all but pricing's need (preparing took a little of `left` too)
+    assert left - need - 1.0 < limits[0] <= left - need
+    assert limits[0] > (auction_module.SOLVE_SHARE + auction_module.BOUND_SHARE) * left
