@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -70,12 +71,9 @@ def test_the_bound_of_a_cut_enumeration_is_never_below_the_optimum(b: Book) -> N
     assert result.bound >= expected >= Decimal(0)
 
 
-def test_a_solve_starting_from_lagrangian_prices_takes_the_bounds_share_beyond_its_set_up(
-        ) -> None:
-    # A component above the LP's size (here: any, by a patched size) is started from
-    # Lagrangian prices, which the bound then only evaluates: the solve gets what pricing
-    # and the bound's set-up leave, more than its own share.
-    b = market(150)
+def solve_limits() -> tuple[list[float], Callable[..., Solution]]:
+    """A list, and a stand-in for the auction's `solve` that notes in it the time limit
+    each solve is given, then solves."""
     limits: list[float] = []
     real_solve = auction_module.solve
 
@@ -84,6 +82,16 @@ def test_a_solve_starting_from_lagrangian_prices_takes_the_bounds_share_beyond_i
         limits.append(params.time_limit)
         return real_solve(instance, params, comps)
 
+    return limits, recording
+
+
+def test_a_solve_starting_from_lagrangian_prices_takes_the_bounds_share_beyond_its_set_up(
+        ) -> None:
+    # A component above the LP's size (here: any, by a patched size) is started from
+    # Lagrangian prices, which the bound then only evaluates: the solve gets what pricing
+    # and the bound's set-up leave, more than its own share.
+    b = market(150)
+    limits, recording = solve_limits()
     for guided in (False, True):
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(auction_module, "solve", recording)
@@ -99,14 +107,7 @@ def test_a_solve_starting_from_lagrangian_prices_takes_the_bounds_share_beyond_i
 
 def test_where_the_solver_proves_the_bound_pricing_keeps_only_what_it_needs() -> None:
     b = market(150)
-    limits: list[float] = []
-    real_solve = auction_module.solve
-
-    def recording(instance: Instance, params: SolveParams,
-                  comps: list[list[int]] | None = None) -> Solution:
-        limits.append(params.time_limit)
-        return real_solve(instance, params, comps)
-
+    limits, recording = solve_limits()
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(auction_module, "solve", recording)
         result = clear(b, SolveParams(time_limit=20.0, workers=2, seed=0))
