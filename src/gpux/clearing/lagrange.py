@@ -11,8 +11,9 @@ solving integer programming problems") describes the method and the use of the p
 primal heuristic, which `guided_greedy` is: bids by best reduced profit over size^e, each
 placed where its reduced profit is largest among the placements that fit and gain. A
 flexible job then goes where GPUs are cheap at `lam`, leaving contended hours to the bids
-that need them. Measured on market-10000 (surplus after repair): seed 1 8.64-8.68 M against
-8.41 M from the best greedy order, seed 2 7.47-7.49 M against 7.30 M.
+that need them. Measured on market-10000 (`python -m bench.start`, surplus after repair,
+150-300 steps): seed 1 8.68-8.71 M against 8.24 M for greedy by margin per GPU-slot and
+8.41 M by margin over size^0.9; seed 2 7.52-7.53 M against 7.18 M and 7.23 M.
 
 All prices and profits are integers (micros); only the subgradient step is a float, rounded
 to micros as in `bound`.
