@@ -111,10 +111,13 @@ class CandidatePrices:
         taking = best > 0
         at_best = reduced == np.repeat(best, self.segment_len)
         picked = np.flatnonzero(at_best & np.repeat(taking, self.segment_len))
-        # one candidate per bid (the first of equals)
-        _, first = np.unique(self._bids_of(picked), return_index=True)
-        picked = picked[first]
-        legs = np.isin(self.leg_cand, picked)
+        # one candidate per bid (the first of equals: `picked` is ascending, and a bid's
+        # candidates are consecutive)
+        bids = self._bids_of(picked)
+        picked = picked[np.flatnonzero(np.diff(bids, prepend=-1) != 0)]
+        taken = np.zeros(len(reduced), dtype=np.bool_)
+        taken[picked] = True
+        legs = taken[self.leg_cand]
         wanted = np.zeros(len(prices) * self.width, dtype=np.int64)
         np.add.at(wanted, self.leg_from[legs], self.leg_gpus[legs])
         np.add.at(wanted, self.leg_to[legs], -self.leg_gpus[legs])
