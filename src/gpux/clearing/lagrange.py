@@ -45,7 +45,6 @@ class CandidatePrices:
     """The Lagrangian relaxation of one instance's capacity rows, over its candidates."""
 
     def __init__(self, instance: Instance) -> None:
-        self.instance = instance
         cands = instance.candidates
         pools, slots = len(instance.pool_ids), instance.slots
         self.width = slots + 1
@@ -103,9 +102,9 @@ class CandidatePrices:
         out: IntArray = self.value - cost
         return out
 
-    def step(self, prices: IntArray) -> tuple[int, IntArray, IntArray]:
-        """The dual at `prices`, its slope (GPUs wanted less GPUs offered above reserve,
-        per pool and slot) and the reduced profits."""
+    def step(self, prices: IntArray) -> tuple[int, IntArray]:
+        """The dual at `prices` and its slope (GPUs wanted less GPUs offered above
+        reserve, per pool and slot)."""
         reduced = self.reduced(prices)
         best = np.maximum.reduceat(reduced, self.segment)
         taking = best > 0
@@ -130,7 +129,7 @@ class CandidatePrices:
         else:  # beyond int64: exact in Python integers
             earned = sum(int(v) for v in excess[excess > 0].tolist())
         dual = int(best[taking].sum()) + earned
-        return dual, demand - supply, reduced
+        return dual, demand - supply
 
     def _bids_of(self, picked: IntArray) -> IntArray:
         """The bid of each candidate in `picked`."""
@@ -166,7 +165,7 @@ class Subgradient:
             if time.monotonic() >= deadline or self.still:
                 return
             self.steps += 1
-            dual, slope, _ = self.relaxation.step(self.prices)
+            dual, slope = self.relaxation.step(self.prices)
             self._recent.append(self.prices)
             if self.best_dual is None or dual < self.best_dual:
                 self.best_dual, self.best_prices, self._stalled = dual, self.prices, 0

@@ -72,7 +72,7 @@ def test_the_dual_and_its_slope_match_the_computation_by_hand() -> None:
         relaxation = CandidatePrices(instance)
         for prices in (relaxation.start_prices, random_prices(instance, seed),
                        random_prices(instance, seed + 10, high=50_000_000)):
-            dual, slope, _ = relaxation.step(prices)
+            dual, slope = relaxation.step(prices)
             expected_dual, expected_slope = dual_by_hand(instance, prices)
             assert dual == expected_dual
             assert (slope == expected_slope).all()
@@ -89,7 +89,7 @@ def test_the_dual_at_any_prices_is_never_below_the_brute_force_optimum(
         return
     relaxation = CandidatePrices(instance)
     for prices in (relaxation.start_prices, random_prices(instance, seed, high=20_000_000)):
-        dual, _, _ = relaxation.step(prices)
+        dual, _ = relaxation.step(prices)
         assert dual >= to_micros(expected)
     subgradient = Subgradient(relaxation, 0)
     for _ in range(30):
@@ -103,7 +103,7 @@ def test_the_dual_at_any_prices_is_never_below_the_brute_force_optimum(
 def test_the_descent_lowers_the_dual_and_guides_by_the_mean_of_recent_prices() -> None:
     instance = small_market(3)
     relaxation = CandidatePrices(instance)
-    first, _, _ = relaxation.step(relaxation.start_prices)
+    first, _ = relaxation.step(relaxation.start_prices)
     subgradient = Subgradient(relaxation, 0)
     used = []
     for _ in range(AVERAGE_STEPS + 10):
