@@ -43,8 +43,12 @@ METHODS = ("gpux", "greedy", "cpsat", "cpsat-warm", "highs", "highs-warm", "lp")
 
 
 def peak_mib() -> float:
-    """This process's peak resident set so far, in MiB (Linux reports KiB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    """This process's peak resident set so far, plus the largest of its helper processes'
+    (the clearing's, `gpux.clearing.helper`), in MiB (Linux reports KiB): at most what
+    both held at once."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    helpers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round((own + helpers) / 1024, 1)
 
 
 def allocation_of(result: Result) -> Allocation:

@@ -17,8 +17,9 @@ from decimal import Decimal
 import numpy as np
 
 from gpux.clearing.allocation import Allocation, Placement
-from gpux.clearing.bound import relaxation_bound
+from gpux.clearing.bound import bound_beside, relaxation_bound
 from gpux.clearing.check import check_result
+from gpux.clearing.helper import Helper
 from gpux.clearing.instance import Instance, IntArray, prepare
 from gpux.clearing.lpguide import MAX_CANDIDATES
 from gpux.clearing.pricing import Prices, clearing_prices
@@ -209,22 +210,45 @@ def _clear_prepared(book: Book, instance: Instance, params: SolveParams, started
     # steps from them gained nothing (market-10000 seed 1: 9,188,130.52 after 0.9 s and
     # after 3.5 s, 40 steps), so the bound keeps only its set-up time.
     guided = any(sum(len(instance.by_bid[b]) for b in comp) > MAX_CANDIDATES for comp in comps)
-    if not cut:
-        bound_need = BOUND_PER_PREPARE * (prepared - started)
-        most = max(left * (1 - PRICING_SHARE) - bound_need, left * SOLVE_SHARE / 2)
-        solve_limit = most if guided else min(solve_limit, most)
-    solution = solve(instance, dataclasses.replace(params, time_limit=solve_limit), comps)
-    allocation = to_allocation(instance, solution.chosen)
-    solved = time.monotonic()
-    after_solve = (deadline - solved) * (
-        1.0 if cut else PRICING_SHARE / (PRICING_SHARE + BOUND_SHARE))
-    prices = clearing_prices(book, allocation,
-                             time_limit=max(min(left * PRICING_SHARE, after_solve), 1.0))
-    priced = time.monotonic()
+    # There the bound's set-up (seconds of single-threaded Python) runs in a helper process
+    # beside the solve, on the core the solver's start leaves idle, and evaluates those
+    # prices as soon as the start has them: the solve keeps the bound's share.
+    helper = (Helper.start(bound_beside(book))
+              if guided and not cut and params.workers >= 2 else None)
+    try:
+        if helper is not None:
+            solve_limit = left * (1 - PRICING_SHARE)
+        elif not cut:
+            bound_need = BOUND_PER_PREPARE * (prepared - started)
+            most = max(left * (1 - PRICING_SHARE) - bound_need, left * SOLVE_SHARE / 2)
+            solve_limit = most if guided else min(solve_limit, most)
+
+        def beside(prices: IntArray) -> None:
+            if helper is not None:
+                helper.send(_bound_layout(book, prices))
+
+        solution = solve(instance, dataclasses.replace(params, time_limit=solve_limit), comps,
+                         beside if helper is not None else None)
+        if helper is not None:
+            helper.send(None)  # no more prices: answer
+        allocation = to_allocation(instance, solution.chosen)
+        solved = time.monotonic()
+        after_solve = (deadline - solved) * (
+            1.0 if cut or helper is not None else PRICING_SHARE / (PRICING_SHARE + BOUND_SHARE))
+        prices = clearing_prices(book, allocation,
+                                 time_limit=max(min(left * PRICING_SHARE, after_solve), 1.0))
+        priced = time.monotonic()
+        answer = helper.result(deadline) if helper is not None else None
+    finally:
+        if helper is not None:
+            helper.close()
     searched = solution.stats.get("searched_components", 0)
     lp_bound: int | None = None
     bound_stats: dict[str, object] = {"method": "cut relaxation, in the solver"}
-    if deadline - priced < MIN_BOUND_SECONDS and instance.stats.get("pruned_by_deadline"):
+    if isinstance(answer, tuple) and answer[0] is not None:
+        lp_bound, bound_stats = answer
+    elif deadline - priced < MIN_BOUND_SECONDS and (instance.stats.get("pruned_by_deadline")
+                                                    or helper is not None):
         # Out of time on a book too large for its limit (the relaxation's set-up alone takes
         # seconds there): no allocation can earn more than every bid's best value.
         bound_stats = {"method": "no time left: the sum of best values"}
@@ -278,9 +302,15 @@ def _dual_prices(book: Book, solution: Solution) -> list[IntArray]:
     prices do."""
     if solution.dual_prices is None:
         return []
+    return [_bound_layout(book, solution.dual_prices)]
+
+
+def _bound_layout(book: Book, prices: IntArray) -> IntArray:
+    """Prices per pool and slot (every pool) as the bound lays them out: pools with asks."""
     with_asks = {a.pool for a in book.asks}
     rows = [i for i, p in enumerate(book.pools) if p.id in with_asks]
-    return [solution.dual_prices[rows]]
+    out: IntArray = prices[rows]
+    return out
 
 
 def _within_gap(solution: Solution) -> bool:

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 
 from gpux.clearing.allocation import Allocation
+from gpux.clearing.helper import Inbox
 from gpux.clearing.pricing_dual import RelaxedWinnerDetermination, generate_columns
 from gpux.clearing.pricing_instance import (
     IntArray,
@@ -65,6 +67,31 @@ class LagrangianBound:
         above = prices[self._pool, self._slot] > self._reserve
         np.add.at(out, (self._pool[above], self._slot[above]), self._gpus[above])
         return out
+
+
+def bound_beside(book: Book) -> Callable[[Inbox], object]:
+    """The work of a `Helper` that bounds `book` at the prices the parent sends: it sets up
+    the placement search over every bid (which needs no prices) at once, then evaluates
+    each price array received (pools with asks x slots, micros) until it receives None,
+    and answers with the least bound (micros, None if no prices came) and its stats."""
+    def work(inbox: Inbox) -> object:
+        began = time.monotonic()
+        # the bound holds whatever the allocation: pricing's layout needs one, any will do
+        lagrange = LagrangianBound(book, prepare_pricing(book, Allocation(())))
+        ready = time.monotonic()
+        best: int | None = None
+        evaluated, evaluating = 0, 0.0
+        while isinstance(prices := inbox.receive(), np.ndarray):
+            at = time.monotonic()
+            value = lagrange.at(prices)
+            evaluating += time.monotonic() - at
+            evaluated += 1
+            best = value if best is None else min(best, value)
+        return best, {"method": "Lagrangian prices, beside the solve",
+                      "set_up_seconds": round(ready - began, 3), "prices_evaluated": evaluated,
+                      "evaluation_seconds": round(evaluating, 3)}
+
+    return work
 
 
 def relaxation_bound(book: Book, allocation: Allocation, *, time_limit: float,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -186,9 +187,11 @@ def _solve_whole(instance: Instance, state: State, comp: list[int], params: Solv
 
 
 def solve(instance: Instance, params: SolveParams,
-          comps: list[list[int]] | None = None) -> Solution:
+          comps: list[list[int]] | None = None,
+          on_prices: Callable[[IntArray], None] | None = None) -> Solution:
     """Find a surplus-maximising allocation that clearing prices can support (`comps`:
-    the instance's `components`, if the caller has them)."""
+    the instance's `components`, if the caller has them; `on_prices` is given the
+    Lagrangian prices of least dual as soon as the start has them, if it computes them)."""
     started = time.monotonic()
     deadline = started + params.time_limit
     if comps is None:
@@ -202,6 +205,8 @@ def solve(instance: Instance, params: SolveParams,
     until = started + (GREEDY_SHARE * params.time_limit if searched else 0.0)
     start = _greedy_start(instance, orders, deadline, until)
     state, greedy_surplus, start_stats = start.state, start.baseline, start.stats
+    if on_prices is not None and start.dual_prices is not None:
+        on_prices(start.dual_prices)
     bound_total = 0
     lns_rounds = lns_improved = window_rounds = window_improved = cut_bounded = 0
     ejected = ejection_gain = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import numpy as np
@@ -12,10 +13,14 @@ from test_auction import tiny_books
 
 from gpux.clearing import bound as bound_module
 from gpux.clearing.allocation import Allocation
-from gpux.clearing.bound import relaxation_bound
+from gpux.clearing.bound import LagrangianBound, bound_beside, relaxation_bound
+from gpux.clearing.helper import Helper
+from gpux.clearing.pricing_instance import prepare_pricing
 from gpux.clearing.reference import reference_optimum
 from gpux.domain.book import Book
+from gpux.domain.bookjson import read_book
 from gpux.domain.money import to_micros
+from gpux.marketgen.market import generate_market
 
 
 def test_bound_equals_the_optimum_when_the_relaxation_is_integral() -> None:
@@ -67,3 +72,30 @@ def test_with_no_time_left_the_bound_is_the_least_at_the_prices_given() -> None:
     bound, stats = relaxation_bound(b, Allocation(()), time_limit=0.0, prices=[zero, three])
     assert stats["method"] == "prices given" and stats["rounds"] == 0
     assert bound == to_micros(Decimal(30))
+
+
+def test_a_helper_beside_the_solve_answers_the_least_bound_at_the_prices_it_is_sent() -> None:
+    b = read_book(generate_market(120, seed=5))
+    inst = prepare_pricing(b, Allocation(()))
+    lagrange = LagrangianBound(b, inst)
+    rng = np.random.default_rng(5)
+    sent = [rng.integers(0, 4_000_000, size=inst.has_ask.shape, dtype=np.int64)
+            for _ in range(3)]
+    helper = Helper.start(bound_beside(b))
+    assert helper is not None
+    for prices in sent:
+        helper.send(prices)
+    helper.send(None)
+    answer = helper.result(time.monotonic() + 60)
+    assert isinstance(answer, tuple)
+    value, stats = answer
+    assert value == min(lagrange.at(prices) for prices in sent)
+    assert stats["prices_evaluated"] == 3
+
+
+def test_a_helper_sent_no_prices_answers_no_bound() -> None:
+    helper = Helper.start(bound_beside(read_book(generate_market(40, seed=5))))
+    assert helper is not None
+    helper.send(None)
+    answer = helper.result(time.monotonic() + 60)
+    assert isinstance(answer, tuple) and answer[0] is None

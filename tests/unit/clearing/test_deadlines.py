@@ -11,14 +11,19 @@ from hypothesis import HealthCheck, given, settings
 from test_auction import tiny_books
 
 from gpux.clearing import auction as auction_module
+from gpux.clearing import solver as solver_module
+from gpux.clearing.allocation import Allocation
 from gpux.clearing.auction import clear
+from gpux.clearing.bound import LagrangianBound
 from gpux.clearing.check import check_result
 from gpux.clearing.greedy import greedy
-from gpux.clearing.instance import Instance, prepare
+from gpux.clearing.instance import Instance, IntArray, prepare
+from gpux.clearing.pricing_instance import prepare_pricing
 from gpux.clearing.reference import reference_optimum
 from gpux.clearing.solver import Solution, SolveParams
 from gpux.domain.book import Book
 from gpux.domain.bookjson import read_book
+from gpux.domain.money import from_micros
 from gpux.domain.result import result_to_doc
 from gpux.marketgen.market import generate_market
 
@@ -78,9 +83,10 @@ def solve_limits() -> tuple[list[float], Callable[..., Solution]]:
     real_solve = auction_module.solve
 
     def recording(instance: Instance, params: SolveParams,
-                  comps: list[list[int]] | None = None) -> Solution:
+                  comps: list[list[int]] | None = None,
+                  on_prices: Callable[[IntArray], None] | None = None) -> Solution:
         limits.append(params.time_limit)
-        return real_solve(instance, params, comps)
+        return real_solve(instance, params, comps, on_prices)
 
     return limits, recording
 
@@ -118,3 +124,51 @@ def test_where_the_solver_proves_the_bound_pricing_keeps_only_what_it_needs() ->
     # the solve had all but pricing's need (preparing took a little of `left` too)
     assert left - need - 1.0 < limits[0] <= left - need
     assert limits[0] > (auction_module.SOLVE_SHARE + auction_module.BOUND_SHARE) * left
+
+
+def test_with_a_helper_beside_the_solve_the_solve_keeps_all_but_pricings_share() -> None:
+    # With two workers the bound of a Lagrangian start is set up in a helper process while
+    # the solve runs: the solve does not leave the bound any time.
+    b = market(150)
+    limits, recording = solve_limits()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(auction_module, "solve", recording)
+        patch.setattr(auction_module, "MAX_CANDIDATES", 10)
+        patch.setattr(auction_module, "_incomplete", lambda instance: True)
+        result = clear(b, SolveParams(time_limit=6.0, workers=2, seed=0))
+    assert check_result(b, result_to_doc(result)) == []
+    left = 6.0 - auction_module.headroom(6.0, len(b.bids))
+    most = (1 - auction_module.PRICING_SHARE) * left
+    # preparing the instance took a little of `left`
+    assert most - 1.0 < limits[0] <= most
+
+
+def test_the_bound_of_a_lagrangian_start_comes_from_its_prices_evaluated_beside_the_solve(
+        ) -> None:
+    b = market(150)
+    sent: list[IntArray] = []
+    real_solve = auction_module.solve
+
+    def noting(instance: Instance, params: SolveParams, comps: list[list[int]] | None = None,
+               on_prices: Callable[[IntArray], None] | None = None) -> Solution:
+        def both(prices: IntArray) -> None:
+            sent.append(prices)
+            assert on_prices is not None
+            on_prices(prices)
+
+        return real_solve(instance, params, comps, both if on_prices else None)
+
+    with pytest.MonkeyPatch.context() as patch:
+        # every component is past the LP's size, so the solver starts from Lagrangian prices
+        patch.setattr(auction_module, "MAX_CANDIDATES", 10)
+        patch.setattr(solver_module, "MAX_CANDIDATES", 10)
+        # and, as if candidates had been capped, only the relaxation bounds the book
+        patch.setattr(auction_module, "_incomplete", lambda instance: True)
+        patch.setattr(auction_module, "solve", noting)
+        result = clear(b, SolveParams(time_limit=8.0, workers=2, seed=0))
+    assert check_result(b, result_to_doc(result)) == []
+    assert result.stats["bound"]["method"] == "Lagrangian prices, beside the solve"
+    assert len(sent) == 1
+    lagrange = LagrangianBound(b, prepare_pricing(b, Allocation(())))
+    expected = lagrange.at(auction_module._bound_layout(b, sent[0]))
+    assert result.bound == max(from_micros(expected), result.surplus)
