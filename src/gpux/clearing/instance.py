@@ -284,18 +284,25 @@ def prepare(book: Book, *, max_combinations: int = MAX_COMBINATIONS,
             # building candidates costs as much as finding them: the rest are cut too
             late += sum(1 for rest in order[i:] if found[rest])
             break
-        values = [to_micros(alt.value) for alt in bid.alternatives]
-        for k, s, where_pools, f, c in _best_first(mine, per_bid):
-            alt = bid.alternatives[k]
+        if not mine:
+            continue
+        # per alternative: its value, and per leg its offsets and GPUs
+        shapes = [[(leg.offset, leg.end_offset, leg.gpus) for leg in alt.legs]
+                  for alt in bid.alternatives]
+        columns = [(p.alternative, p.value, shapes[p.alternative], p.starts.tolist(),
+                    p.pools.tolist(), p.floor.tolist(), p.ceiling.tolist()) for p in mine]
+        for j, r in _best_first(mine, per_bid):
+            k, value, shape, starts, pools, floors, ceilings = columns[j]
+            s = starts[r]
             legs = []
-            for p, leg in zip(where_pools, alt.legs, strict=True):
-                where = (p, s + leg.offset, s + leg.end_offset, leg.gpus)
+            for p, (offset, end_offset, gpus) in zip(pools[r], shape, strict=True):
+                where = (p, s + offset, s + end_offset, gpus)
                 use = interned.get(where)
                 if use is None:
                     use = interned[where] = LegUse(*where)
                 legs.append(use)
             ids.append(len(candidates))
-            candidates.append(Candidate(b, k, s, tuple(legs), values[k], f, c))
+            candidates.append(Candidate(b, k, s, tuple(legs), value, floors[r], ceilings[r]))
         capped_per_bid += sum(len(p.starts) for p in mine) - len(ids)
     stats: dict[str, object] = {"candidates": len(candidates), "pruned_unprofitable": pruned,
                                 "pruned_combinations": capped,
@@ -322,9 +329,9 @@ def _prefix(values: IntArray) -> IntArray:
     return out
 
 
-def _best_first(mine: list[_Placements], limit: int | None
-                ) -> list[tuple[int, int, list[int], int, int]]:
-    """A bid's placements, best margin first (ties in enumeration order), at most `limit`.
+def _best_first(mine: list[_Placements], limit: int | None) -> list[tuple[int, int]]:
+    """A bid's placements, best margin first (ties in enumeration order), at most `limit`:
+    each as (which of `mine`, row in it).
 
     Best first lets a scan of a bid's candidates stop at the first that cannot beat what it
     has; the cap keeps the best margins.
@@ -350,9 +357,4 @@ def _best_first(mine: list[_Placements], limit: int | None
         seen[by_combo] = np.arange(len(order)) - starts_at
         order = np.sort(order[np.argsort(seen, kind="stable")[:limit]])
         order = order[np.argsort(-margin[order], kind="stable")]
-    out = []
-    for i, r in zip(which[order].tolist(), row[order].tolist(), strict=True):
-        p = mine[i]
-        out.append((p.alternative, int(p.starts[r]), p.pools[r].tolist(), int(p.floor[r]),
-                    int(p.ceiling[r])))
-    return out
+    return list(zip(which[order].tolist(), row[order].tolist(), strict=True))
