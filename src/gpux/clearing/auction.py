@@ -11,7 +11,7 @@ import dataclasses
 import gc
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import numpy as np
@@ -223,12 +223,8 @@ def _clear_prepared(book: Book, instance: Instance, params: SolveParams, started
             most = max(left * (1 - PRICING_SHARE) - bound_need, left * SOLVE_SHARE / 2)
             solve_limit = most if guided else min(solve_limit, most)
 
-        def beside(prices: IntArray) -> None:
-            if helper is not None:
-                helper.send(_bound_layout(book, prices))
-
         solution = solve(instance, dataclasses.replace(params, time_limit=solve_limit), comps,
-                         beside if helper is not None else None)
+                         None if helper is None else _sender(book, helper))
         if helper is not None:
             helper.send(None)  # no more prices: answer
         allocation = to_allocation(instance, solution.chosen)
@@ -303,6 +299,14 @@ def _dual_prices(book: Book, solution: Solution) -> list[IntArray]:
     if solution.dual_prices is None:
         return []
     return [_bound_layout(book, solution.dual_prices)]
+
+
+def _sender(book: Book, helper: Helper) -> Callable[[IntArray], None]:
+    """Passes the solver's prices on to the bound's helper, in the bound's layout."""
+    def send(prices: IntArray) -> None:
+        helper.send(_bound_layout(book, prices))
+
+    return send
 
 
 def _bound_layout(book: Book, prices: IntArray) -> IntArray:

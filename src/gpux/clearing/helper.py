@@ -5,8 +5,10 @@ single-threaded Python, and so is the relaxation bound's set-up over every place
 thread can run them side by side (the GIL), a forked process can. The child shares the
 parent's memory as it was at the fork (copy-on-write: nothing is pickled but the messages),
 reads messages from the parent and answers with one value through a pipe, like a CP-SAT
-worker: no files, no network. Where `os.fork` is missing, or the fork fails, `Helper.start`
-returns None and the caller does the work itself.
+worker: no files, no network. The child has only the forking thread (in the service, the
+clearing's worker thread) and leaves with `os._exit`, so it never runs the parent's other
+threads' cleanup (event loop, sockets) nor flushes their buffers. Where `os.fork` is
+missing, or the fork fails, `Helper.start` returns None and the caller does the work itself.
 """
 
 from __future__ import annotations
