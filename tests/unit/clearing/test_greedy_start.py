@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
+from gpux.clearing import solver as solver_module
 from gpux.clearing.greedy import GreedyOrders, greedy
 from gpux.clearing.instance import prepare
 from gpux.clearing.solver import (
     GUIDED_MORE_STEPS,
     GUIDED_ROUNDS,
     GUIDED_STEPS,
+    SolveParams,
     _greedy_start,
+    solve,
 )
 from gpux.clearing.state import State
 from gpux.domain.bookjson import read_book
@@ -66,3 +71,20 @@ def test_the_start_is_the_best_tried_and_never_below_the_baseline() -> None:
         assert "guided_tried" not in start.stats
         assert start.dual_prices is None
     assert gained >= 1
+
+
+def test_a_searched_component_the_start_left_no_time_for_is_not_searched() -> None:
+    instance = prepare(read_book(generate_market(150, 1, slots=48)))
+    with pytest.MonkeyPatch.context() as patch:
+        # one component, searched from a Lagrangian start, and never time enough left
+        patch.setattr(solver_module, "MAX_CANDIDATES", 10)
+        patch.setattr(solver_module, "WHOLE_MODEL_CANDIDATES", 10)
+        patch.setattr(solver_module, "MIN_SEARCH_SECONDS", 1e9)
+        solution = solve(instance, SolveParams(time_limit=5.0, workers=2, seed=0))
+    stats = solution.stats
+    assert solution.surplus == stats["start_surplus_micros"]
+    assert stats["ejection_moves"] == stats["window_rounds"] == stats["lns_rounds"] == 0
+    assert stats["cut_bounded_components"] == 0
+    # the bound is the sum of every bid's best margin
+    assert solution.bound == sum(max((instance.candidates[c].margin for c in cands), default=0)
+                                 for cands in instance.by_bid)
