@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -220,8 +221,10 @@ def test_generate_to_an_unwritable_path_exits_2(capsys: pytest.CaptureFixture[st
 def _gpux(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("gpux")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "gpux.entrypoints.cli"]
+    # buffered output, as a user's shell gives it (`gpux clear` leaves without tearing down)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     return subprocess.run([*command, *args], input=stdin, capture_output=True, text=True,
-                          timeout=60, check=False)
+                          timeout=60, check=False, env=env)
 
 
 def test_installed_script_generates_clears_and_checks_a_market(tmp_path: Path) -> None:
@@ -239,6 +242,15 @@ def test_installed_script_generates_clears_and_checks_a_market(tmp_path: Path) -
     checked = _gpux("check", book, str(result_path))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.startswith("ok")
+
+
+def test_installed_script_prints_the_whole_result_before_it_leaves() -> None:
+    # a small result stays in the output buffer until flushed: the process must flush it
+    # before it leaves without tearing down
+    done = _gpux("clear", "-", "--time-limit", "2", stdin=dumps(BOOK))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("}\n")
+    assert [a["bid"] for a in loads(done.stdout)["accepted"]] == ["b1"]
 
 
 def test_installed_script_reads_stdin_and_reports_an_invalid_book_with_exit_2() -> None:
