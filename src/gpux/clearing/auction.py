@@ -222,7 +222,9 @@ def _clear_prepared(book: Book, instance: Instance, params: SolveParams, started
             bound_need = BOUND_PER_PREPARE * (prepared - started)
             most = max(left * (1 - PRICING_SHARE) - bound_need, left * SOLVE_SHARE / 2)
             solve_limit = most if guided else min(solve_limit, most)
-
+        # finding the components and forking the helper took a little of it (seconds at
+        # 50,000 bids)
+        solve_limit = max(solve_limit - (time.monotonic() - prepared), 0.0)
         solution = solve(instance, dataclasses.replace(params, time_limit=solve_limit), comps,
                          None if helper is None else _sender(book, helper))
         if helper is not None:
