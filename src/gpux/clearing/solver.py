@@ -81,9 +81,10 @@ GUIDED_STEPS = 150
 GUIDED_MORE_STEPS = 50
 GUIDED_EXPONENT = 0.0
 GUIDED_ROUNDS = 4
-# A searched component with less time than this left is not searched (measured at 50,000
-# bids on a slow machine: its set-up took 5 s after a start that used the whole limit).
-MIN_SEARCH_SECONDS = 1.0
+# A searched component with less time left than its search's set-up takes is not searched
+# (measured at 50,000 bids on a slow machine: 5 s for 2 M candidates, after a start that
+# had used the whole limit).
+SET_UP_SECONDS_PER_CANDIDATE = 2.5e-6
 WINDOW_CANDIDATES = 3_000
 WINDOW_SECONDS = 1.5
 NO_BOUND = 2**62
@@ -228,7 +229,7 @@ def solve(instance: Instance, params: SolveParams,
             comp_bound = min(comp_bound, max(bound, _part_surplus(instance, state, comp)))
             bound_total += comp_bound
             continue
-        if share < MIN_SEARCH_SECONDS:
+        if share < SET_UP_SECONDS_PER_CANDIDATE * size:
             # The start took the time (on the largest books): setting up the search alone
             # (index, ejection, the LP's rows) would overrun the limit by seconds.
             bound_total += comp_bound

@@ -79,7 +79,7 @@ def test_a_searched_component_the_start_left_no_time_for_is_not_searched() -> No
         # one component, searched from a Lagrangian start, and never time enough left
         patch.setattr(solver_module, "MAX_CANDIDATES", 10)
         patch.setattr(solver_module, "WHOLE_MODEL_CANDIDATES", 10)
-        patch.setattr(solver_module, "MIN_SEARCH_SECONDS", 1e9)
+        patch.setattr(solver_module, "SET_UP_SECONDS_PER_CANDIDATE", 1e9)
         solution = solve(instance, SolveParams(time_limit=5.0, workers=2, seed=0))
     stats = solution.stats
     assert solution.surplus == stats["start_surplus_micros"]
