@@ -156,14 +156,20 @@ class State:
         while bad:
             worst = min(bad, key=lambda c: (cands[c].margin, c))
             mine = self._pools_of([worst])
+            before = {p: self.pools[p].floor for p in mine}
             self._place(worst, -1)
             dropped.append(worst)
-            affected = set()
+            affected: set[int] = set()
+            risen: set[int] = set()
             for p in mine:
                 self._refresh(p)
                 affected |= self.pools[p].at
-            bad = {c for c in bad if c != worst and c not in affected}
-            bad |= {c for c in affected if not self._priceable(c)}
+                risen |= self._under_rise(p, before[p])
+            # Every placement outside `bad` was priceable, and stays so unless a floor under
+            # it rose (a floor depends on its own slot's supply alone); those in `bad` that
+            # share a pool with the dropped one may have become priceable.
+            bad = {c for c in bad if c != worst and (c not in affected or not self._priceable(c))}
+            bad |= {c for c in risen if not self._priceable(c)}
         self.clean = True
         return dropped
 
