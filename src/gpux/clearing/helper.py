@@ -1,13 +1,15 @@
 """Work beside the solver in a forked process, on the core the solver leaves idle.
 
 The solver's start on a large book (greedy, subgradient steps, the guided greedy) is
-single-threaded Python, and so is the relaxation bound's set-up over every placement; no
-thread can run them side by side (the GIL), a forked process can. The child shares the
-parent's memory as it was at the fork (copy-on-write: nothing is pickled but the messages),
-reads messages from the parent and answers with one value through a pipe, like a CP-SAT
-worker: no files, no network. The child has only the forking thread (in the service, the
-clearing's worker thread) and leaves with `os._exit`, so it never runs the parent's other
-threads' cleanup (event loop, sockets) nor flushes their buffers. Where `os.fork` is
+single-threaded Python, and so is the relaxation bound's set-up over every placement; the
+ejection moves are Python too, beside windows whose LP is built in Python. No thread can
+run them side by side (the GIL), a forked process can. The child shares the parent's
+memory as it was at the fork (copy-on-write: nothing is pickled but the messages), reads
+messages from the parent and answers through a pipe (`Inbox.reply` any number of times
+while it runs, then its value), like a CP-SAT worker: no files, no network. The child has
+only the forking thread (in the service, the clearing's worker thread) and leaves with
+`os._exit`, so it never runs the parent's other threads' cleanup (event loop, sockets) nor
+flushes their buffers. Where `os.fork` is
 missing, or the fork fails, `Helper.start` returns None and the caller does the work itself.
 """
 
@@ -22,18 +24,25 @@ import struct
 import time
 from collections.abc import Callable
 
+from highspy._core import _Highs
+
 _LENGTH = struct.Struct("!Q")
 
 
 class Inbox:
-    """The child's side: messages from the parent, in the order sent."""
+    """The child's side: messages from the parent, in the order sent, and replies to it."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, reply_fd: int = -1) -> None:
         self._fd = fd
+        self._reply_fd = reply_fd
 
     def receive(self) -> object:
         """The next message (blocks until it comes; None once the parent is gone)."""
         return _read(self._fd, None)
+
+    def reply(self, message: object) -> None:
+        """Pass `message` to the parent (read there by `Helper.receive`)."""
+        _write(self._reply_fd, message)
 
 
 class Helper:
@@ -61,9 +70,12 @@ class Helper:
         if pid == 0:  # the child: compute, answer, and leave without running any cleanup
             code = 1
             try:
+                # HiGHS's worker threads, if the parent had started them, did not survive
+                # the fork: a MIP waiting for them would spin for ever (seen in a test)
+                _Highs.resetGlobalScheduler(False)
                 os.close(down_write)
                 os.close(up_read)
-                _write(up_write, work(Inbox(down_read)))
+                _write(up_write, work(Inbox(down_read, up_write)))
                 code = 0
             finally:
                 os._exit(code)
@@ -75,6 +87,11 @@ class Helper:
         """Pass `message` to the child (ignored once it has gone)."""
         with contextlib.suppress(OSError):
             _write(self._to_child, message)
+
+    def receive(self, deadline: float) -> object:
+        """The child's next reply, waiting at most until `deadline`; None if none comes by
+        then, or the child has gone (a reply may then be half read: `close` the helper)."""
+        return _read(self._from_child, deadline)
 
     def result(self, deadline: float) -> object:
         """The child's value, waiting at most until `deadline` (a `time.monotonic()`

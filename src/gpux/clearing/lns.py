@@ -17,12 +17,14 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from ortools.sat.python import cp_model
 
+from gpux.clearing.helper import Helper, Inbox
 from gpux.clearing.instance import Instance, IntArray
 from gpux.clearing.lpguide import SUPPORT, LpGuide, MipRun, fitting, solve_lp
 from gpux.clearing.model import SubModel, build, supply_edges
@@ -33,6 +35,13 @@ MAX_FREE = 6_000
 # Share of neighbourhoods centred on a candidate the LP relaxation uses but the incumbent
 # does not (when there is an LP guide).
 LP_SHARE = 0.4
+# Windows sent to a forked process at once: while it solves one, the next waits in its
+# pipe, so it never waits for this process (whose GIL the ejection moves hold most of the
+# time). An answer later than this after the search's deadline is not waited for.
+IN_FLIGHT = 2
+ANSWER_GRACE_SECONDS = 0.5
+# A queued window with less time than this left is answered empty.
+MIN_WINDOW_SECONDS = 0.05
 
 
 @dataclass(slots=True)
@@ -99,6 +108,7 @@ class Search:
         self.optimal_rounds = 0
         self.lp_rounds = 0
         self.lp_improved = 0
+        self.remote_failed = False
         # candidates the LP relaxation uses: neighbourhoods around those not accepted
         self.lp_support: list[int] = []
         if guide is not None:
@@ -125,7 +135,8 @@ class Search:
 
     def run_lp(self, deadline: float, target: int, round_limit: float,
                threads: int = 1,
-               first: Callable[[float, threading.Lock], None] | None = None) -> None:
+               first: Callable[[float, threading.Lock], None] | None = None,
+               helper: Helper | None = None) -> None:
         """Re-solve windows of about `target` candidates by LP, then HiGHS's MIP over the
         candidates the LP uses (RENS), each with the rest of the allocation fixed.
 
@@ -136,6 +147,10 @@ class Search:
 
         `first(deadline, lock)`, if given, is other search sharing the incumbent under
         `lock`; the first thread runs it, then windows for the time it leaves.
+
+        `helper`, a forked `window_server`, solves the second thread's windows: that
+        thread then only picks them and applies their answers (if the process fails, the
+        thread solves the rest itself).
         """
         lock = threading.Lock()
 
@@ -143,6 +158,9 @@ class Search:
             if k == 0 and first is not None:
                 first(deadline, lock)
             rng = self.rng if threads <= 1 else random.Random(self.seed * 1_000 + k)
+            if k == 1 and helper is not None and not self._remote_windows(
+                    deadline, target, round_limit, rng, lock, helper):
+                self.remote_failed = True
             self._lp_windows(deadline, target, round_limit, rng, lock)
 
         if threads <= 1:
@@ -160,37 +178,70 @@ class Search:
         """One thread of `run_lp`: the window shrinks when the LP or the MIP runs out of
         time and grows back (never beyond `target`: larger windows measured worse at 10,000
         bids) when the MIP is solved to optimality well within `round_limit`."""
-        inst, state = self.instance, self.state
         ceiling = target
         while time.monotonic() < deadline - 0.2 * round_limit:
+            job = self._next_window(target, rng, lock, deadline, round_limit)
+            if job is None:
+                continue
+            target = self._apply(job[0], solve_window(self.instance, *job), target, ceiling,
+                                 round_limit, lock)
+
+    def _remote_windows(self, deadline: float, target: int, round_limit: float,
+                        rng: random.Random, lock: threading.Lock, helper: Helper) -> bool:
+        """`_lp_windows` with the windows solved in a forked process (`window_server`),
+        `IN_FLIGHT` at a time so that it never waits for this process: the GIL stays here
+        for the thread beside. Returns False if the process failed to answer in time (it
+        is then closed)."""
+        ceiling = target
+        pending: deque[list[int]] = deque()
+        while True:
+            while len(pending) < IN_FLIGHT and time.monotonic() < deadline - 0.2 * round_limit:
+                job = self._next_window(target, rng, lock, deadline, round_limit)
+                if job is not None:
+                    helper.send((*job, deadline))
+                    pending.append(job[0])
+            if not pending:
+                return True
+            answer = helper.receive(deadline + ANSWER_GRACE_SECONDS)
+            if answer is None:
+                helper.close()
+                return False
+            assert isinstance(answer, WindowAnswer)
+            target = self._apply(pending.popleft(), answer, target, ceiling, round_limit,
+                                 lock)
+
+    def _next_window(self, target: int, rng: random.Random, lock: threading.Lock,
+                     deadline: float, round_limit: float
+                     ) -> tuple[list[int], list[int], list[int], float] | None:
+        """A window around one accepted leg: its bids, the accepted candidates fixed around
+        it, its bids' current candidates, and its time limit (None: no window)."""
+        with lock:
+            free = self._window(target, rng)
+            if not free:
+                return None
+            fixed = self._fixed_around(free)
+            current = sorted(self.state.by_bid[b] for b in free if b in self.state.by_bid)
+            self.lp_rounds += 1
+        return free, fixed, current, min(round_limit, deadline - time.monotonic())
+
+    def _apply(self, free: list[int], answer: WindowAnswer, target: int, ceiling: int,
+               round_limit: float, lock: threading.Lock) -> int:
+        """Move to a window's answer if it raises the surplus; the next window's size."""
+        inst, state = self.instance, self.state
+        if answer.picked:
             with lock:
-                free = self._window(target, rng)
-                if not free:
-                    continue
+                # the allocation as it is now, outside the window and inside it
                 fixed = self._fixed_around(free)
                 current = sorted(state.by_bid[b] for b in free if b in state.by_bid)
-                self.lp_rounds += 1
-            limit = min(round_limit, deadline - time.monotonic())
-            started = time.monotonic()
-            guide = solve_lp(inst, free, limit / 2, fixed)
-            if guide is None:
-                target = max(MIN_FREE, int(target * 0.7))
-                continue
-            support = {c for b in free for c in inst.by_bid[b] if guide.x[c] > SUPPORT}
-            left = limit - (time.monotonic() - started)
-            mip = MipRun(inst, sorted(support | set(current)), current, left, fixed)
-            mip.solve()
-            if mip.picked:
-                with lock:
-                    # the allocation as it is now, outside the window and inside it
-                    fixed = self._fixed_around(free)
-                    current = sorted(state.by_bid[b] for b in free if b in state.by_bid)
-                    if state.try_move(current, fitting(inst, mip.picked, fixed)):
-                        self.lp_improved += 1
-            if mip.optimal and time.monotonic() - started < 0.5 * round_limit:
-                target = min(ceiling, int(target * 1.2) + 1)
-            elif not mip.optimal:
-                target = max(MIN_FREE, int(target * 0.8))
+                if state.try_move(current, fitting(inst, answer.picked, fixed)):
+                    self.lp_improved += 1
+        if answer.lp_failed:
+            return max(MIN_FREE, int(target * 0.7))
+        if answer.optimal and answer.seconds < 0.5 * round_limit:
+            return min(ceiling, int(target * 1.2) + 1)
+        if not answer.optimal:
+            return max(MIN_FREE, int(target * 0.8))
+        return target
 
     def _fixed_around(self, free: list[int]) -> list[int]:
         """Accepted candidates of other bids in the pools `free`'s candidates may use."""
@@ -281,6 +332,53 @@ class Search:
             self.improved += 1
         return bool(status == cp_model.OPTIMAL)
 
+
+
+@dataclass(frozen=True, slots=True)
+class WindowAnswer:
+    """A window's MIP answer: the candidates it picked (before fitting), whether the MIP
+    was solved to optimality, whether the LP failed (too big or too slow), and seconds."""
+
+    picked: list[int]
+    optimal: bool
+    lp_failed: bool
+    seconds: float
+
+
+def solve_window(instance: Instance, free: list[int], fixed: list[int], current: list[int],
+                 limit: float) -> WindowAnswer:
+    """The LP over `free`'s candidates with `fixed` accepted, then HiGHS's MIP over the
+    candidates that LP uses and `current` (RENS), in at most `limit` seconds."""
+    started = time.monotonic()
+    guide = solve_lp(instance, free, limit / 2, fixed)
+    if guide is None:
+        return WindowAnswer([], False, True, time.monotonic() - started)
+    support = {c for b in free for c in instance.by_bid[b] if guide.x[c] > SUPPORT}
+    left = limit - (time.monotonic() - started)
+    mip = MipRun(instance, sorted(support | set(current)), current, left, fixed)
+    mip.solve()
+    return WindowAnswer(mip.picked, mip.optimal, False, time.monotonic() - started)
+
+
+def window_server(instance: Instance) -> Callable[[Inbox], None]:
+    """The work of a forked process solving windows (`solve_window`) as they come: each
+    message (free bids, fixed and current candidates, the window's time limit and the
+    search's deadline: a window queued behind another gets what is left) is answered
+    with a `WindowAnswer`; None ends it. A window whose deadline has passed is answered
+    empty at once."""
+    def serve(inbox: Inbox) -> None:
+        while True:
+            job = inbox.receive()
+            if job is None:
+                return
+            assert isinstance(job, tuple)
+            free, fixed, current, limit, deadline = job
+            limit = min(limit, deadline - time.monotonic())
+            if limit < MIN_WINDOW_SECONDS:
+                inbox.reply(WindowAnswer([], False, False, 0.0))
+            else:
+                inbox.reply(solve_window(instance, free, fixed, current, limit))
+    return serve
 
 
 def hint_incumbent(instance: Instance, state: State, sub: SubModel) -> None:

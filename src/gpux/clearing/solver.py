@@ -25,9 +25,10 @@ from ortools.sat.python import cp_model
 from gpux.clearing.cutbound import CutRelaxation
 from gpux.clearing.eject import Ejection
 from gpux.clearing.greedy import GreedyOrders, Ledger, greedy
+from gpux.clearing.helper import Helper
 from gpux.clearing.instance import Instance, IntArray
 from gpux.clearing.lagrange import CandidatePrices, Subgradient, guided_greedy
-from gpux.clearing.lns import LegIndex, Search, hint_incumbent
+from gpux.clearing.lns import LegIndex, Search, hint_incumbent, window_server
 from gpux.clearing.lpguide import (
     MAX_CANDIDATES,
     SUPPORT,
@@ -213,7 +214,7 @@ def solve(instance: Instance, params: SolveParams,
         on_prices(start.dual_prices)
     bound_total = 0
     lns_rounds = lns_improved = window_rounds = window_improved = cut_bounded = 0
-    ejected = ejection_gain = 0
+    ejected = ejection_gain = windows_forked = 0
     lp_stats: dict[str, object] = {}
     remaining_work = sum(sizes)
     for comp, size in zip(comps, sizes, strict=True):
@@ -266,8 +267,16 @@ def solve(instance: Instance, params: SolveParams,
         search = Search(instance, state, comp, workers=1, seed=params.seed, guide=guide,
                         index=index)
         windows_until = comp_deadline - (1 - WINDOW_SHARE) * (comp_deadline - time.monotonic())
-        search.run_lp(windows_until, WINDOW_CANDIDATES, WINDOW_SECONDS,
-                      threads=params.workers, first=ejection.run)
+        # With two workers or more, one thread's windows are solved in a forked process:
+        # this process's GIL is left to the ejection moves (Python) beside.
+        helper = (Helper.start(window_server(instance)) if params.workers >= 2 else None)
+        try:
+            search.run_lp(windows_until, WINDOW_CANDIDATES, WINDOW_SECONDS,
+                          threads=params.workers, first=ejection.run, helper=helper)
+        finally:
+            if helper is not None:
+                helper.close()
+        windows_forked += helper is not None and not search.remote_failed
         ejected += ejection.improved
         ejection_gain += ejection.gain
         search.run(comp_deadline)
@@ -282,7 +291,8 @@ def solve(instance: Instance, params: SolveParams,
         "components": len(comps), "largest_component_candidates": max(sizes, default=0),
         "greedy_surplus_micros": greedy_surplus, **start_stats, "lns_rounds": lns_rounds,
         "lns_improvements": lns_improved, "window_rounds": window_rounds,
-        "window_improvements": window_improved, "ejection_moves": ejected,
+        "window_improvements": window_improved, "windows_forked": windows_forked,
+        "ejection_moves": ejected,
         "ejection_gain_micros": ejection_gain, **lp_stats,
         "searched_components": sum(size > WHOLE_MODEL_CANDIDATES for size in sizes),
         "cut_bounded_components": cut_bounded,

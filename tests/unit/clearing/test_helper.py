@@ -74,3 +74,22 @@ def test_where_the_platform_cannot_fork_there_is_no_helper() -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.delattr(os, "fork")
         assert Helper.start(summing) is None
+
+
+def test_a_helper_replies_to_each_message_while_it_runs() -> None:
+    def doubling(inbox: Inbox) -> object:
+        while isinstance(n := inbox.receive(), int):
+            inbox.reply(2 * n)
+        return "end"
+
+    helper = Helper.start(doubling)
+    assert helper is not None
+    for n in (1, 2, 3):
+        helper.send(n)
+    assert [helper.receive(time.monotonic() + 30) for _ in range(3)] == [2, 4, 6]
+    began = time.monotonic()
+    assert helper.receive(began + 0.2) is None  # nothing more to reply yet
+    assert time.monotonic() - began < 10
+    helper.send(None)
+    assert helper.result(time.monotonic() + 30) == "end"
+    assert gone(helper._pid)

@@ -1,7 +1,9 @@
-"""Ejection moves: a losing big job replaces the small ones in its way when that pays."""
+"""Ejection moves: a losing big job replaces the small ones in its way when that pays;
+windows beside them, solved in a thread or in a forked process."""
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 
@@ -9,8 +11,9 @@ from books import alternative, ask, bid, book, leg, pool
 
 from gpux.clearing.eject import Ejection
 from gpux.clearing.greedy import greedy
+from gpux.clearing.helper import Helper, Inbox
 from gpux.clearing.instance import prepare
-from gpux.clearing.lns import Search
+from gpux.clearing.lns import Search, WindowAnswer, solve_window, window_server
 from gpux.clearing.solver import components
 from gpux.clearing.state import State
 from gpux.clearing.supply import cheapest_supply, repair, surplus_of
@@ -89,4 +92,72 @@ def test_windows_in_two_threads_beside_ejections_keep_the_allocation_valid() -> 
     assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
     # every pool within its capacity, no bid twice, and clearing prices exist
     assert len({instance.candidates[c].bid for c in final}) == len(final)
+    assert repair(instance, final)[0] == final
+
+
+def test_windows_solved_in_a_forked_process_beside_ejections_keep_the_allocation_valid(
+        ) -> None:
+    instance = prepare(read_book(generate_market(300, 4, slots=72)))
+    chosen, _ = repair(instance, greedy(instance))
+    state = State(instance, chosen)
+    start = state.surplus
+    comp = components(instance)[0]
+    search = Search(instance, state, comp, workers=1, seed=2)
+    ejection = Ejection(instance, state, comp, search.index)
+    helper = Helper.start(window_server(instance))
+    assert helper is not None
+    try:
+        search.run_lp(time.monotonic() + 3.0, 600, 0.5, threads=2, first=ejection.run,
+                      helper=helper)
+    finally:
+        helper.close()
+    final = sorted(state.chosen)
+    assert search.lp_rounds > 0 and not search.remote_failed
+    assert state.surplus >= start
+    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
+    assert len({instance.candidates[c].bid for c in final}) == len(final)
+    assert repair(instance, final)[0] == final
+
+
+def test_a_window_process_answers_as_the_window_solved_here() -> None:
+    instance = prepare(read_book(generate_market(300, 4, slots=72)))
+    chosen, _ = repair(instance, greedy(instance))
+    state = State(instance, chosen)
+    search = Search(instance, state, components(instance)[0], workers=1, seed=2)
+    job = search._next_window(600, random.Random(5), threading.Lock(),
+                              time.monotonic() + 60, 20.0)
+    assert job is not None
+    here = solve_window(instance, *job)
+    helper = Helper.start(window_server(instance))
+    assert helper is not None
+    try:
+        helper.send((*job, time.monotonic() + 60))
+        there = helper.receive(time.monotonic() + 60)
+    finally:
+        helper.close()
+    assert isinstance(there, WindowAnswer)
+    assert here.picked and sorted(there.picked) == sorted(here.picked)
+    assert there.optimal == here.optimal and not there.lp_failed
+
+
+def test_when_the_window_process_dies_the_thread_solves_the_windows_itself() -> None:
+    instance = prepare(read_book(generate_market(300, 4, slots=72)))
+    chosen, _ = repair(instance, greedy(instance))
+    state = State(instance, chosen)
+    start = state.surplus
+    search = Search(instance, state, components(instance)[0], workers=1, seed=2)
+
+    def dying(inbox: Inbox) -> None:
+        inbox.receive()
+        raise RuntimeError("lost")
+
+    helper = Helper.start(dying)
+    assert helper is not None
+    try:
+        search.run_lp(time.monotonic() + 2.0, 600, 0.5, threads=2, helper=helper)
+    finally:
+        helper.close()
+    final = sorted(state.chosen)
+    assert search.remote_failed and search.lp_rounds > 1
+    assert state.surplus >= start
     assert repair(instance, final)[0] == final
