@@ -12,7 +12,7 @@ from books import alternative, ask, bid, book, leg, pool
 from gpux.clearing.eject import Ejection
 from gpux.clearing.greedy import greedy
 from gpux.clearing.helper import Helper, Inbox
-from gpux.clearing.instance import prepare
+from gpux.clearing.instance import Instance, prepare
 from gpux.clearing.lns import Search, WindowAnswer, solve_window, window_server
 from gpux.clearing.solver import components
 from gpux.clearing.state import State
@@ -71,13 +71,18 @@ def test_ejections_never_lower_surplus_and_keep_the_allocation_priceable() -> No
     assert repair(instance, final)[0] == final
 
 
-def test_windows_in_two_threads_beside_ejections_keep_the_allocation_valid() -> None:
+def _windows_book() -> tuple[Instance, State, Search]:
+    """A 300-bid market from greedy, and a window search over its largest component."""
     instance = prepare(read_book(generate_market(300, 4, slots=72)))
     chosen, _ = repair(instance, greedy(instance))
     state = State(instance, chosen)
+    return instance, state, Search(instance, state, components(instance)[0], workers=1, seed=2)
+
+
+def test_windows_in_two_threads_beside_ejections_keep_the_allocation_valid() -> None:
+    instance, state, search = _windows_book()
     start = state.surplus
-    comp = components(instance)[0]
-    search = Search(instance, state, comp, workers=1, seed=2)
+    comp = search.comp
     ejection = Ejection(instance, state, comp, search.index)
     ran: list[str] = []
 
@@ -97,12 +102,9 @@ def test_windows_in_two_threads_beside_ejections_keep_the_allocation_valid() -> 
 
 def test_windows_solved_in_a_forked_process_beside_ejections_keep_the_allocation_valid(
         ) -> None:
-    instance = prepare(read_book(generate_market(300, 4, slots=72)))
-    chosen, _ = repair(instance, greedy(instance))
-    state = State(instance, chosen)
+    instance, state, search = _windows_book()
     start = state.surplus
-    comp = components(instance)[0]
-    search = Search(instance, state, comp, workers=1, seed=2)
+    comp = search.comp
     ejection = Ejection(instance, state, comp, search.index)
     helper = Helper.start(window_server(instance))
     assert helper is not None
@@ -120,10 +122,7 @@ def test_windows_solved_in_a_forked_process_beside_ejections_keep_the_allocation
 
 
 def test_a_window_process_answers_as_the_window_solved_here() -> None:
-    instance = prepare(read_book(generate_market(300, 4, slots=72)))
-    chosen, _ = repair(instance, greedy(instance))
-    state = State(instance, chosen)
-    search = Search(instance, state, components(instance)[0], workers=1, seed=2)
+    instance, _state, search = _windows_book()
     job = search._next_window(600, random.Random(5), threading.Lock(),
                               time.monotonic() + 60, 20.0)
     assert job is not None
@@ -141,11 +140,8 @@ def test_a_window_process_answers_as_the_window_solved_here() -> None:
 
 
 def test_when_the_window_process_dies_the_thread_solves_the_windows_itself() -> None:
-    instance = prepare(read_book(generate_market(300, 4, slots=72)))
-    chosen, _ = repair(instance, greedy(instance))
-    state = State(instance, chosen)
+    instance, state, search = _windows_book()
     start = state.surplus
-    search = Search(instance, state, components(instance)[0], workers=1, seed=2)
 
     def dying(inbox: Inbox) -> None:
         inbox.receive()
