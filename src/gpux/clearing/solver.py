@@ -24,10 +24,9 @@ from ortools.sat.python import cp_model
 
 from gpux.clearing.cutbound import CutRelaxation
 from gpux.clearing.eject import Ejection
-from gpux.clearing.greedy import GreedyOrders, Ledger, greedy
+from gpux.clearing.greedy import GreedyOrders
 from gpux.clearing.helper import Helper
 from gpux.clearing.instance import Instance, IntArray
-from gpux.clearing.lagrange import CandidatePrices, Subgradient, guided_greedy
 from gpux.clearing.lns import LegIndex, Search, Turns, hint_incumbent, window_server
 from gpux.clearing.lpguide import (
     MAX_CANDIDATES,
@@ -39,6 +38,7 @@ from gpux.clearing.lpguide import (
     solve_mip,
 )
 from gpux.clearing.model import build
+from gpux.clearing.start import GREEDY_SHARE, greedy_start
 from gpux.clearing.state import State
 
 # A component with at most this many candidates is handed to CP-SAT whole, for all its
@@ -67,21 +67,6 @@ WINDOW_SHARE = 0.95
 # the candidate LP bounds 926.5 k, two rounds of cuts 915.7 k, where it stays; the best
 # surplus any method found in 10 minutes is 907.7 k less the other component's ~9.1 k).
 CUT_SHARE = 0.2
-# Where the LP start cannot run, the start is the best of greedy by margin per GPU-slot
-# (the baseline) and greedy guided by Lagrangian prices (`lagrange`), tried for at most
-# this share of the time: after `GUIDED_STEPS` subgradient steps, then after every
-# `GUIDED_MORE_STEPS` more, at most `GUIDED_ROUNDS` times. Measured on market-10000
-# (`python -m bench.start market-10000-sS`, surplus after repair against greedy by margin
-# per GPU-slot): seed 1 +5.71% after 150 steps, +5.74% after 300; seed 2 +4.76% / +4.96%;
-# ordering by reduced profit over size^0.3 instead did worse at each of 150, 200 and 300
-# steps on both seeds (-0.3% to -0.8%); the previous start (margin over size^0.9) +2.05%
-# and +0.78%. Four rounds against two at 30 s: 8,767,326 against 8,763,018 (seed 1),
-# 7,587,241 against 7,578,483 (seed 2).
-GREEDY_SHARE = 0.5
-GUIDED_STEPS = 150
-GUIDED_MORE_STEPS = 50
-GUIDED_EXPONENT = 0.0
-GUIDED_ROUNDS = 4
 # A searched component with less time left than its search's set-up takes is not searched
 # (measured at 50,000 bids on a slow machine: 5 s for 2 M candidates, after a start that
 # had used the whole limit).
@@ -208,7 +193,7 @@ def solve(instance: Instance, params: SolveParams,
     searched = any(size > MAX_CANDIDATES for size in sizes)
     orders = GreedyOrders(instance)
     until = started + (GREEDY_SHARE * params.time_limit if searched else 0.0)
-    start = _greedy_start(instance, orders, deadline, until)
+    start = greedy_start(instance, orders, deadline, until)
     state, greedy_surplus, start_stats = start.state, start.baseline, start.stats
     if on_prices is not None and start.dual_prices is not None:
         on_prices(start.dual_prices)
@@ -303,66 +288,6 @@ def solve(instance: Instance, params: SolveParams,
     # components included.
     optimal = (bound - surplus) <= RELATIVE_GAP * max(abs(bound), 1)
     return Solution(final, surplus, bound, optimal, stats, start.dual_prices)
-
-
-@dataclass(slots=True)
-class Start:
-    """The solver's start: the allocation, the baseline greedy's surplus, stats, and the
-    Lagrangian prices of least dual when they were computed."""
-
-    state: State
-    baseline: int
-    stats: dict[str, object]
-    dual_prices: IntArray | None = None
-
-
-def _greedy_start(instance: Instance, orders: GreedyOrders, deadline: float, until: float
-                  ) -> Start:
-    """The best repaired start: greedy by margin per GPU-slot (the baseline, whatever the
-    time), then, while the next try should end before `until`, greedy guided by Lagrangian
-    prices over the candidates (`lagrange`): after `GUIDED_STEPS` subgradient steps, at the
-    mean prices, then after every `GUIDED_MORE_STEPS` more, at most `GUIDED_ROUNDS` times
-    and not once the prices stand still."""
-    def repaired(chosen: list[int]) -> State:
-        state = State(instance, chosen)
-        state.repair()
-        return state
-
-    chosen = greedy(instance, orders.order(), deadline)
-    began = time.monotonic()
-    best = repaired(chosen)
-    # A guided greedy stops in time for a repair as long as this one's. Its own repair can
-    # take far longer (market-50000: 7.3 s against 0.43 s, more placements dropped); the
-    # search's set-up check below then gives up the search rather than overrun.
-    repairing = time.monotonic() - began
-    baseline = best.surplus
-    stats: dict[str, object] = {"start": "greedy"}
-    if time.monotonic() >= until:
-        return Start(best, baseline, {**stats, "start_surplus_micros": best.surplus})
-    relaxation = CandidatePrices(instance)
-    subgradient = Subgradient(relaxation, baseline)
-    like = Ledger(instance)
-    tried: list[list[int]] = []  # [steps, surplus] of each guided greedy
-    took = 0.0
-    steps = GUIDED_STEPS
-    for _ in range(GUIDED_ROUNDS):
-        began = time.monotonic()
-        if began + took >= until or subgradient.still:
-            break
-        subgradient.run(steps, until)
-        reduced = relaxation.reduced(subgradient.average())
-        state = repaired(guided_greedy(instance, orders, reduced, GUIDED_EXPONENT,
-                                       deadline - 1.5 * repairing, like))
-        took = time.monotonic() - began
-        tried.append([subgradient.steps, state.surplus])
-        if state.surplus > best.surplus:
-            best = state
-            stats.update(start="guided", start_steps=subgradient.steps)
-        steps = GUIDED_MORE_STEPS
-    stats.update(start_surplus_micros=best.surplus, guided_tried=tried,
-                 lagrangian_steps=subgradient.steps,
-                 lagrangian_dual_micros=subgradient.best_dual)
-    return Start(best, baseline, stats, subgradient.best_prices)
 
 
 def _lp_start(instance: Instance, state: State, comp: list[int], deadline: float,

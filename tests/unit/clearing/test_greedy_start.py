@@ -10,14 +10,8 @@ import pytest
 from gpux.clearing import solver as solver_module
 from gpux.clearing.greedy import GreedyOrders, greedy
 from gpux.clearing.instance import prepare
-from gpux.clearing.solver import (
-    GUIDED_MORE_STEPS,
-    GUIDED_ROUNDS,
-    GUIDED_STEPS,
-    SolveParams,
-    _greedy_start,
-    solve,
-)
+from gpux.clearing.solver import SolveParams, solve
+from gpux.clearing.start import GUIDED_MORE_STEPS, GUIDED_ROUNDS, GUIDED_STEPS, greedy_start
 from gpux.clearing.state import State
 from gpux.domain.bookjson import read_book
 from gpux.marketgen.market import generate_market
@@ -43,7 +37,7 @@ def test_the_start_is_the_best_tried_and_never_below_the_baseline() -> None:
         instance = prepare(read_book(generate_market(150, seed, slots=48)))
         baseline_state = State(instance, greedy(instance))
         baseline_state.repair()
-        start = _greedy_start(instance, GreedyOrders(instance), time.monotonic() + 60,
+        start = greedy_start(instance, GreedyOrders(instance), time.monotonic() + 60,
                               time.monotonic() + 60)
         state, stats = start.state, start.stats
         assert start.baseline == baseline_state.surplus
@@ -65,7 +59,7 @@ def test_the_start_is_the_best_tried_and_never_below_the_baseline() -> None:
         again.repair()
         assert again.surplus == state.surplus
         # no time beyond the baseline: the baseline alone
-        start = _greedy_start(instance, GreedyOrders(instance), time.monotonic() + 60,
+        start = greedy_start(instance, GreedyOrders(instance), time.monotonic() + 60,
                               time.monotonic())
         assert start.stats["start"] == "greedy" and start.state.surplus == start.baseline
         assert "guided_tried" not in start.stats
