@@ -193,7 +193,7 @@ def solve(instance: Instance, params: SolveParams,
     searched = any(size > MAX_CANDIDATES for size in sizes)
     orders = GreedyOrders(instance)
     until = started + (GREEDY_SHARE * params.time_limit if searched else 0.0)
-    start = greedy_start(instance, orders, deadline, until)
+    start = greedy_start(instance, orders, deadline, until, params.workers)
     state, greedy_surplus, start_stats = start.state, start.baseline, start.stats
     if on_prices is not None and start.dual_prices is not None:
         on_prices(start.dual_prices)

@@ -3,6 +3,7 @@ Lagrangian prices when there is time; the best of them."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -82,3 +83,36 @@ def test_a_searched_component_the_start_left_no_time_for_is_not_searched() -> No
     # the bound is the sum of every bid's best margin
     assert solution.bound == sum(max((instance.candidates[c].margin for c in cands), default=0)
                                  for cands in instance.by_bid)
+
+
+def test_rounds_in_a_forked_process_find_what_one_process_finds() -> None:
+    instance = prepare(read_book(generate_market(150, 2, slots=48)))
+    starts = {}
+    for workers in (1, 2):
+        starts[workers] = greedy_start(instance, GreedyOrders(instance),
+                                       time.monotonic() + 60, time.monotonic() + 60, workers)
+    one, two = starts[1], starts[2]
+    assert one.stats["start_rounds_beside"] is False
+    assert two.stats["start_rounds_beside"] is True
+    # the same rounds, steps and surplus, whichever process made them
+    assert two.stats["guided_tried"] == one.stats["guided_tried"]
+    # rounds after this process's half were made by the helper
+    assert len(one.stats["guided_tried"]) > (GUIDED_ROUNDS + 1) // 2  # type: ignore[arg-type]
+    assert sorted(two.state.chosen) == sorted(one.state.chosen)
+    assert two.stats["lagrangian_steps"] == one.stats["lagrangian_steps"]
+    assert two.stats["lagrangian_dual_micros"] == one.stats["lagrangian_dual_micros"]
+    assert one.dual_prices is not None and two.dual_prices is not None
+    assert (two.dual_prices == one.dual_prices).all()
+
+
+def test_where_no_process_can_be_forked_one_process_makes_every_round() -> None:
+    instance = prepare(read_book(generate_market(150, 2, slots=48)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delattr(os, "fork")
+        start = greedy_start(instance, GreedyOrders(instance), time.monotonic() + 60,
+                             time.monotonic() + 60, 2)
+    alone = greedy_start(instance, GreedyOrders(instance), time.monotonic() + 60,
+                         time.monotonic() + 60, 1)
+    assert start.stats["start_rounds_beside"] is False
+    assert start.stats["guided_tried"] == alone.stats["guided_tried"]
+    assert sorted(start.state.chosen) == sorted(alone.state.chosen)
