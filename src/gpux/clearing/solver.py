@@ -4,10 +4,12 @@ Bids that can never meet (no pool in common, directly or through other bids) are
 apart. A component small enough is solved whole by CP-SAT (beside HiGHS's MIP when smaller
 still), warm-started from greedy. A larger one starts from the best of greedy, a rounding
 of its LP relaxation and HiGHS's MIP over the candidates that LP uses (when the LP is small
-enough to solve), then is improved by ejection moves (a losing bid accepted in place of
-the accepted ones in its way, `eject`) in one thread while windows are re-solved in the
-others (LP, then MIP over its support, the rest fixed), and last by CP-SAT neighbourhoods,
-which see priceability exactly. Its bound
+enough to solve), or from Lagrangian prices (`start`) when it is too large for the LP,
+then is improved by ejection moves (a losing bid accepted in place of the accepted ones in
+its way, `eject`) in one thread while windows are re-solved in the others (LP, then MIP
+over its support, the rest fixed; with two workers, one thread's windows in a forked
+process, so that the ejection moves keep this one's GIL), and last by CP-SAT
+neighbourhoods, which see priceability exactly. Its bound
 comes from that LP tightened by capacity and clique cuts (`cutbound`).
 The best valid allocation found is always kept, so a time limit never leaves us with nothing.
 """
