@@ -19,7 +19,7 @@ import numpy as np
 
 from gpux.clearing.greedy import GreedyOrders, Ledger, leg_deltas
 from gpux.clearing.instance import Instance, IntArray
-from gpux.clearing.lns import LegIndex, Turns
+from gpux.clearing.lns import LegIndex
 from gpux.clearing.state import State
 
 # At most this many accepted placements are pushed out for one move, and this many losing
@@ -33,6 +33,8 @@ MAX_REFILL = 30
 TRIES = 1
 # Victims screened at once (numpy), in order, until their sum covers the excess.
 SCREEN_CHUNK = 32
+# Pause between bids, so that a window thread waiting for the incumbent gets it.
+YIELD_SECONDS = 0.001
 
 
 def ledger_of(state: State, like: Ledger | None = None) -> Ledger:
@@ -84,18 +86,18 @@ class Ejection:
                                                for c in self.instance.by_bid[b])
         return found
 
-    def run(self, deadline: float, lock: Turns | None = None) -> None:
+    def run(self, deadline: float, lock: threading.Lock | None = None) -> None:
         """Passes over the losing bids until `deadline`, or until a pass gains nothing.
 
         `lock` is held while a bid is tried (the window search may share the incumbent)."""
-        guard = lock if lock is not None else Turns()
+        guard = lock if lock is not None else threading.Lock()
         while time.monotonic() < deadline and not self.stop.is_set():
             improved = self.improved
             self._pass(deadline, guard)
             if self.improved == improved:
                 return
 
-    def _pass(self, deadline: float, lock: Turns) -> None:
+    def _pass(self, deadline: float, lock: threading.Lock) -> None:
         """Try each losing bid, largest margin first. Each placement of a bid is first only
         ejected for (cheap); the `TRIES` whose value less the ejected placements' values is
         highest are then refilled and tried."""
@@ -108,7 +110,8 @@ class Ejection:
                 return
             with lock:
                 self._try_bid(b, deadline)
-            lock.give_way()
+            # Python's lock is not fair: let a window thread waiting for it take it
+            time.sleep(YIELD_SECONDS)
 
     def _try_bid(self, b: int, deadline: float) -> None:
         inst, state = self.instance, self.state

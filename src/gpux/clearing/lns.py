@@ -40,38 +40,8 @@ LP_SHARE = 0.4
 # time). An answer later than this after the search's deadline is not waited for.
 IN_FLIGHT = 2
 ANSWER_GRACE_SECONDS = 0.5
-# A thread giving way to another waiting for the incumbent pauses this long.
-YIELD_SECONDS = 0.001
 # A queued window with less time than this left is answered empty.
 MIN_WINDOW_SECONDS = 0.05
-
-
-class Turns:
-    """The incumbent's lock, shared by threads that each hold it for one step at a time; a
-    thread looping over steps gives way (`give_way`) only while another waits for it (a
-    pause after every step, as before, cost the ejection moves 6% of their time)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count = threading.Lock()
-        self._waiting = 0
-
-    def __enter__(self) -> Turns:
-        with self._count:
-            self._waiting += 1
-        self._lock.acquire()
-        with self._count:
-            self._waiting -= 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
-
-    def give_way(self) -> None:
-        """Pause briefly if another thread waits for the lock (Python's lock is not fair:
-        released and taken again at once, it would never pass)."""
-        if self._waiting:
-            time.sleep(YIELD_SECONDS)
 
 
 @dataclass(slots=True)
@@ -165,7 +135,7 @@ class Search:
 
     def run_lp(self, deadline: float, target: int, round_limit: float,
                threads: int = 1,
-               first: Callable[[float, Turns], None] | None = None,
+               first: Callable[[float, threading.Lock], None] | None = None,
                helper: Helper | None = None) -> None:
         """Re-solve windows of about `target` candidates by LP, then HiGHS's MIP over the
         candidates the LP uses (RENS), each with the rest of the allocation fixed.
@@ -182,7 +152,7 @@ class Search:
         thread then only picks them and applies their answers (if the process fails, the
         thread solves the rest itself).
         """
-        lock = Turns()
+        lock = threading.Lock()
 
         def worker(k: int) -> None:
             if k == 0 and first is not None:
@@ -204,7 +174,7 @@ class Search:
             w.join()
 
     def _lp_windows(self, deadline: float, target: int, round_limit: float,
-                    rng: random.Random, lock: Turns) -> None:
+                    rng: random.Random, lock: threading.Lock) -> None:
         """One thread of `run_lp`: the window shrinks when the LP or the MIP runs out of
         time and grows back (never beyond `target`: larger windows measured worse at 10,000
         bids) when the MIP is solved to optimality well within `round_limit`."""
@@ -217,7 +187,7 @@ class Search:
                                  round_limit, lock)
 
     def _remote_windows(self, deadline: float, target: int, round_limit: float,
-                        rng: random.Random, lock: Turns, helper: Helper) -> bool:
+                        rng: random.Random, lock: threading.Lock, helper: Helper) -> bool:
         """`_lp_windows` with the windows solved in a forked process (`window_server`),
         `IN_FLIGHT` at a time so that it never waits for this process: the GIL stays here
         for the thread beside. Returns False if the process failed to answer in time (it
@@ -240,7 +210,7 @@ class Search:
             target = self._apply(pending.popleft(), answer, target, ceiling, round_limit,
                                  lock)
 
-    def _next_window(self, target: int, rng: random.Random, lock: Turns,
+    def _next_window(self, target: int, rng: random.Random, lock: threading.Lock,
                      deadline: float, round_limit: float
                      ) -> tuple[list[int], list[int], list[int], float] | None:
         """A window around one accepted leg: its bids, the accepted candidates fixed around
@@ -255,7 +225,7 @@ class Search:
         return free, fixed, current, min(round_limit, deadline - time.monotonic())
 
     def _apply(self, free: list[int], answer: WindowAnswer, target: int, ceiling: int,
-               round_limit: float, lock: Turns) -> int:
+               round_limit: float, lock: threading.Lock) -> int:
         """Move to a window's answer if it raises the surplus; the next window's size."""
         inst, state = self.instance, self.state
         if answer.picked:

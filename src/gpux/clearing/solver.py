@@ -29,7 +29,7 @@ from gpux.clearing.eject import Ejection
 from gpux.clearing.greedy import GreedyOrders
 from gpux.clearing.helper import Helper
 from gpux.clearing.instance import Instance, IntArray
-from gpux.clearing.lns import LegIndex, Search, Turns, hint_incumbent, window_server
+from gpux.clearing.lns import LegIndex, Search, hint_incumbent, window_server
 from gpux.clearing.lpguide import (
     MAX_CANDIDATES,
     SUPPORT,
@@ -224,7 +224,7 @@ def solve(instance: Instance, params: SolveParams,
             continue
         index = LegIndex.of(instance, comp)
         ejection = Ejection(instance, state, comp, index, orders)
-        lock = Turns()
+        lock = threading.Lock()
         # While HiGHS solves the component's MIP and the cut rounds (one core, the GIL
         # released), ejection moves improve the incumbent on the other (`_lp_start` starts
         # them once the LP is solved).
@@ -294,7 +294,7 @@ def solve(instance: Instance, params: SolveParams,
 
 def _lp_start(instance: Instance, state: State, comp: list[int], deadline: float,
               stats: dict[str, object], relaxed: CutRelaxation,
-              lock: Turns, beside: threading.Thread | None) -> LpGuide | None:
+              lock: threading.Lock, beside: threading.Thread | None) -> LpGuide | None:
     """Solve the component's LP relaxation, then move to its rounding and to HiGHS's MIP
     over the candidates the LP uses (RENS), whenever they are better (`lock` held while
     the incumbent is read or changed: ejection moves may run beside)."""

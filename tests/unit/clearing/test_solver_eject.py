@@ -13,7 +13,7 @@ from gpux.clearing.eject import Ejection
 from gpux.clearing.greedy import greedy
 from gpux.clearing.helper import Helper, Inbox
 from gpux.clearing.instance import Instance, prepare
-from gpux.clearing.lns import Search, Turns, WindowAnswer, solve_window, window_server
+from gpux.clearing.lns import Search, WindowAnswer, solve_window, window_server
 from gpux.clearing.solver import components
 from gpux.clearing.state import State
 from gpux.clearing.supply import cheapest_supply, repair, surplus_of
@@ -86,7 +86,7 @@ def test_windows_in_two_threads_beside_ejections_keep_the_allocation_valid() -> 
     ejection = Ejection(instance, state, comp, search.index)
     ran: list[str] = []
 
-    def first(deadline: float, lock: Turns) -> None:
+    def first(deadline: float, lock: threading.Lock) -> None:
         ran.append(threading.current_thread().name)
         ejection.run(deadline, lock)
 
@@ -123,7 +123,7 @@ def test_windows_solved_in_a_forked_process_beside_ejections_keep_the_allocation
 
 def test_a_window_process_answers_as_the_window_solved_here() -> None:
     instance, _state, search = _windows_book()
-    job = search._next_window(600, random.Random(5), Turns(),
+    job = search._next_window(600, random.Random(5), threading.Lock(),
                               time.monotonic() + 60, 20.0)
     assert job is not None
     here = solve_window(instance, *job)
@@ -157,33 +157,3 @@ def test_when_the_window_process_dies_the_thread_solves_the_windows_itself() -> 
     assert search.remote_failed and search.lp_rounds > 1
     assert state.surplus >= start
     assert repair(instance, final)[0] == final
-
-
-def test_a_thread_looping_over_steps_gives_way_to_one_waiting_for_the_incumbent() -> None:
-    turns = Turns()
-    steps = 0
-    began = threading.Event()
-    seen: list[int] = []
-
-    def looping() -> None:
-        nonlocal steps
-        for _ in range(400):
-            with turns:
-                steps += 1
-                if steps == 10:
-                    began.set()
-                sum(range(100_000))  # a step of Python holding the GIL, as an ejection move
-            turns.give_way()
-
-    def waiting() -> None:
-        began.wait()
-        with turns:
-            seen.append(steps)
-
-    threads = [threading.Thread(target=looping), threading.Thread(target=waiting)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    # it gets in within a few steps (without giving way: after 81 to all 390 more, 3 runs)
-    assert seen and seen[0] < 40
