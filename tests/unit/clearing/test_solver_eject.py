@@ -13,7 +13,13 @@ from gpux.clearing.eject import Ejection
 from gpux.clearing.greedy import greedy
 from gpux.clearing.helper import Helper, Inbox
 from gpux.clearing.instance import Instance, prepare
-from gpux.clearing.lns import Search, WindowAnswer, solve_window, window_server
+from gpux.clearing.lns import (
+    ANSWER_GRACE_SECONDS,
+    Search,
+    WindowAnswer,
+    solve_window,
+    window_server,
+)
 from gpux.clearing.solver import components
 from gpux.clearing.state import State
 from gpux.clearing.supply import cheapest_supply, repair, surplus_of
@@ -157,3 +163,23 @@ def test_when_the_window_process_dies_the_thread_solves_the_windows_itself() -> 
     assert search.remote_failed and search.lp_rounds > 1
     assert state.surplus >= start
     assert repair(instance, final)[0] == final
+
+
+def test_a_window_process_too_slow_to_answer_is_stopped_and_not_waited_for() -> None:
+    instance, state, search = _windows_book()
+
+    def stalling(inbox: Inbox) -> None:
+        inbox.receive()
+        time.sleep(60)
+
+    helper = Helper.start(stalling)
+    assert helper is not None
+    began = time.monotonic()
+    try:
+        search.run_lp(began + 1.0, 600, 0.5, threads=2, helper=helper)
+    finally:
+        helper.close()
+    # the search's deadline, the answer's grace and the last local window, not the minute
+    assert time.monotonic() - began < 1.0 + ANSWER_GRACE_SECONDS + 10
+    assert search.remote_failed
+    assert repair(instance, sorted(state.chosen))[0] == sorted(state.chosen)
