@@ -80,7 +80,8 @@ class _Rounds:
         seconds (0: try it whatever the time, as long as some is left)."""
         for more in steps:
             began = time.monotonic()
-            if began + took >= self.until or self.subgradient.still:
+            # a round after no more steps (the first, once the steps are made) always runs
+            if began + took >= self.until or (more and self.subgradient.still):
                 return
             self.subgradient.run(more, self.until)
             relaxation = self.subgradient.relaxation
@@ -127,7 +128,8 @@ def greedy_start(instance: Instance, orders: GreedyOrders, deadline: float, unti
     best = repaired(instance, chosen)
     # A guided greedy stops in time for a repair as long as this one's. Its own repair can
     # take far longer (market-50000: 7.3 s against 0.43 s, more placements dropped); the
-    # search's set-up check below then gives up the search rather than overrun.
+    # solver's check of its search's set-up time then gives up the search rather than
+    # overrun.
     repairing = time.monotonic() - began
     greedy_seconds = time.monotonic() - greedy_began
     baseline = best.surplus
@@ -163,7 +165,10 @@ def greedy_start(instance: Instance, orders: GreedyOrders, deadline: float, unti
             wait = until if not rounds.seconds else min(
                 until, forked + sum(later) * per_step + 1.5 * len(later) * rounds.seconds[0])
             while isinstance(message := helper.receive(wait), _Round):
-                found.append(message)
+                # where the steps stalled in this process's last round, the helper's
+                # first round stalls at the same step: the same round again
+                if all(r.steps != message.steps for r in found):
+                    found.append(message)
             if isinstance(message, _Prices) and message.steps > final.steps:
                 final = message
     finally:
