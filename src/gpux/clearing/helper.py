@@ -9,8 +9,8 @@ messages from the parent and answers through a pipe (`Inbox.reply` any number of
 while it runs, then its value), like a CP-SAT worker: no files, no network. The child has
 only the forking thread (in the service, the clearing's worker thread) and leaves with
 `os._exit`, so it never runs the parent's other threads' cleanup (event loop, sockets) nor
-flushes their buffers. Where `os.fork` is
-missing, or the fork fails, `Helper.start` returns None and the caller does the work itself.
+flushes their buffers. Where `os.fork` is missing, or the fork fails, `Helper.start`
+returns None and the caller does the work itself.
 """
 
 from __future__ import annotations
