@@ -34,6 +34,10 @@ GUIDED_STEPS = 150
 GUIDED_MORE_STEPS = 50
 GUIDED_EXPONENT = 0.0
 GUIDED_ROUNDS = 4
+# Waiting for the helper's rounds, this much beyond their estimate: forking, the child's
+# start and passing its answers back are not in it (on a small book the estimate is a few
+# milliseconds, and CI once lost the helper's round to it).
+HELPER_SLACK_SECONDS = 1.0
 
 
 @dataclass(slots=True)
@@ -163,7 +167,8 @@ def greedy_start(instance: Instance, orders: GreedyOrders, deadline: float, unti
             # greedy alone, its steps made before the fork) plus their steps: no longer
             # is waited for (at 50,000 bids a guided greedy takes 8 times the baseline).
             wait = until if not rounds.seconds else min(
-                until, forked + sum(later) * per_step + 1.5 * len(later) * rounds.seconds[0])
+                until, forked + sum(later) * per_step + 1.5 * len(later) * rounds.seconds[0]
+                + HELPER_SLACK_SECONDS)
             while isinstance(message := helper.receive(wait), _Round):
                 # where the steps stalled in this process's last round, the helper's
                 # first round stalls at the same step: the same round again
