@@ -20,15 +20,13 @@ from bench.instances import make_book, parse
 from gpux.clearing.greedy import GreedyOrders, Ledger, greedy
 from gpux.clearing.instance import Instance, prepare
 from gpux.clearing.lagrange import CandidatePrices, Subgradient, guided_greedy
-from gpux.clearing.state import State
+from gpux.clearing.state import repaired as after_repair
 from gpux.domain.money import from_micros
 
 
 def repaired(instance: Instance, chosen: list[int]) -> int:
     """The surplus (micros) of `chosen` after the priceability repair."""
-    state = State(instance, chosen)
-    state.repair()
-    return state.surplus
+    return after_repair(instance, chosen).surplus
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,7 @@ from gpux.clearing.lpguide import (
 )
 from gpux.clearing.model import build
 from gpux.clearing.start import GREEDY_SHARE, greedy_start
-from gpux.clearing.state import State
+from gpux.clearing.state import State, repaired
 
 # A component with at most this many candidates is handed to CP-SAT whole, for all its
 # time; a larger one goes to neighbourhood search (measured: on 9,000 candidates the whole
@@ -324,8 +324,7 @@ def _lp_start(instance: Instance, state: State, comp: list[int], deadline: float
 
 def _move_to(instance: Instance, state: State, comp: list[int], chosen: list[int]) -> bool:
     """Replace the component's placements by `chosen` (repaired) if that raises the surplus."""
-    other = State(instance, chosen)
-    other.repair()
+    other = repaired(instance, chosen)
     current = sorted(state.by_bid[b] for b in comp if b in state.by_bid)
     target = sorted(other.by_bid[b] for b in comp if b in other.by_bid)
     return state.try_move(current, target)

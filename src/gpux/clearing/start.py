@@ -17,7 +17,7 @@ from gpux.clearing.greedy import GreedyOrders, Ledger, greedy
 from gpux.clearing.helper import Helper, Inbox
 from gpux.clearing.instance import Instance, IntArray
 from gpux.clearing.lagrange import CandidatePrices, Subgradient, guided_greedy
-from gpux.clearing.state import State
+from gpux.clearing.state import State, repaired
 
 # Where the LP start cannot run, the start is the best of greedy by margin per GPU-slot
 # (the baseline) and greedy guided by Lagrangian prices (`lagrange`), tried for at most
@@ -106,13 +106,6 @@ class _Rounds:
             return _Prices(sub.steps, sub.best_dual, sub.best_prices)
 
         return work
-
-
-def repaired(instance: Instance, chosen: list[int]) -> State:
-    """The state of `chosen` after the priceability repair."""
-    state = State(instance, chosen)
-    state.repair()
-    return state
 
 
 def greedy_start(instance: Instance, orders: GreedyOrders, deadline: float, until: float,

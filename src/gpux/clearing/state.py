@@ -215,3 +215,10 @@ class State:
         return {c for c in self.pools[p].at
                 if any(leg.pool == p and risen[leg.end] > risen[leg.start]
                        for leg in cands[c].legs)}
+
+
+def repaired(instance: Instance, chosen: Iterable[int]) -> State:
+    """The state of `chosen` after the priceability repair."""
+    state = State(instance, chosen)
+    state.repair()
+    return state
