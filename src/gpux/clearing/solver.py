@@ -201,7 +201,7 @@ def solve(instance: Instance, params: SolveParams,
         on_prices(start.dual_prices)
     bound_total = 0
     lns_rounds = lns_improved = window_rounds = window_improved = cut_bounded = 0
-    ejected = ejection_gain = windows_forked = 0
+    ejected = ejection_gain = windows_forked = filled = fill_gain = 0
     lp_stats: dict[str, object] = {}
     remaining_work = sum(sizes)
     for comp, size in zip(comps, sizes, strict=True):
@@ -264,8 +264,12 @@ def solve(instance: Instance, params: SolveParams,
             if helper is not None:
                 helper.close()
         windows_forked += helper is not None and not search.remote_failed
+        # the room the moves left, to the losing bids that fit it as it is
+        ejection.fill(comp_deadline)
         ejected += ejection.improved
         ejection_gain += ejection.gain
+        filled += ejection.filled
+        fill_gain += ejection.fill_gain
         search.run(comp_deadline)
         lns_rounds += search.rounds
         lns_improved += search.improved
@@ -280,7 +284,8 @@ def solve(instance: Instance, params: SolveParams,
         "lns_improvements": lns_improved, "window_rounds": window_rounds,
         "window_improvements": window_improved, "windows_forked": windows_forked,
         "ejection_moves": ejected,
-        "ejection_gain_micros": ejection_gain, **lp_stats,
+        "ejection_gain_micros": ejection_gain, "fill_moves": filled,
+        "fill_gain_micros": fill_gain, **lp_stats,
         "searched_components": sum(size > WHOLE_MODEL_CANDIDATES for size in sizes),
         "cut_bounded_components": cut_bounded,
         "solve_seconds": round(time.monotonic() - started, 3),

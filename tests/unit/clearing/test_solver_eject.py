@@ -77,6 +77,34 @@ def test_ejections_never_lower_surplus_and_keep_the_allocation_priceable() -> No
     assert repair(instance, final)[0] == final
 
 
+def test_fill_gives_the_room_left_to_the_losing_bids_that_fit_it_best_first() -> None:
+    # nothing accepted: the small jobs ($2.50 per GPU-hour) are offered the room before the
+    # big one ($2.25), which then no longer fits
+    instance = prepare(_big_job_book("130"))
+    state = State(instance, [])
+    ejection = Ejection(instance, state, components(instance)[0])
+    ejection.fill(time.monotonic() + 10)
+    assert sorted(instance.book.bids[b].id for b in state.by_bid) == ["s0", "s1", "s2", "s3"]
+    assert state.surplus == 80 * MICROS
+    assert ejection.filled == 4 and ejection.fill_gain == 80 * MICROS
+
+
+def test_fill_takes_back_room_freed_and_keeps_the_allocation_valid() -> None:
+    instance = prepare(read_book(generate_market(300, 3, slots=72)))
+    chosen, _ = repair(instance, greedy(instance))
+    # every third accepted placement taken out: room that some losing bid can use
+    state = State(instance, chosen[::3] + chosen[1::3])
+    state.repair()
+    start = state.surplus
+    ejection = Ejection(instance, state, components(instance)[0])
+    ejection.fill(time.monotonic() + 10)
+    final = sorted(state.chosen)
+    assert ejection.filled > 0 and state.surplus - start == ejection.fill_gain > 0
+    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
+    assert len({instance.candidates[c].bid for c in final}) == len(final)
+    assert repair(instance, final)[0] == final
+
+
 def _windows_book() -> tuple[Instance, State, Search]:
     """A 300-bid market from greedy, and a window search over its largest component."""
     instance = prepare(read_book(generate_market(300, 4, slots=72)))
