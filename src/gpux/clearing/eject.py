@@ -37,6 +37,7 @@ SCREEN_CHUNK = 32
 YIELD_SECONDS = 0.001
 # `fill` offers the capacity left to this many losing bids at a time, holding the lock.
 FILL_CHUNK = 200
+POLISH_EVERY = 300
 
 
 def ledger_of(state: State, like: Ledger | None = None) -> Ledger:
@@ -64,6 +65,8 @@ class Ejection:
         self.gain = 0
         self.filled = 0
         self.fill_gain = 0
+        self.shifted = 0
+        self.shift_gain = 0
         self.tables = Ledger(instance)
         # set by another thread to end `run` early (after the bid being tried)
         self.stop = threading.Event()
@@ -134,6 +137,40 @@ class Ejection:
                         ledger = ledger_of(state, self.tables)
             time.sleep(YIELD_SECONDS)
 
+    def shift(self, deadline: float, lock: threading.Lock | None = None) -> None:
+        """Move each accepted bid to its best placement given the rest (often cheaper
+        supply elsewhere), where that raises the surplus (after repair), least margin per
+        GPU-hour first, until `deadline`."""
+        state = self.state
+        guard = lock if lock is not None else threading.Lock()
+        with guard:
+            accepted = sorted(state.by_bid, key=self.bid_density)
+        for first in range(0, len(accepted), FILL_CHUNK):
+            if time.monotonic() >= deadline or self.stop.is_set():
+                return
+            with guard:
+                ledger = ledger_of(state, self.tables)
+                for b in accepted[first:first + FILL_CHUNK]:
+                    c = state.by_bid.get(b)
+                    if c is None:
+                        continue
+                    ledger.add(c, -1)
+                    best = ledger.best_of_bid(b)
+                    if best is None or best == c:
+                        ledger.add(c)
+                        continue
+                    before, size = state.surplus, len(state.chosen)
+                    if not state.try_move([c], [best]):
+                        ledger.add(c)
+                        continue
+                    self.shifted += 1
+                    self.shift_gain += state.surplus - before
+                    if len(state.chosen) == size:
+                        ledger.add(best)
+                    else:  # the repair dropped placements
+                        ledger = ledger_of(state, self.tables)
+            time.sleep(YIELD_SECONDS)
+
     def _pass(self, deadline: float, lock: threading.Lock) -> None:
         """Try each losing bid, largest margin first. Each placement of a bid is first only
         ejected for (cheap); the `TRIES` whose value less the ejected placements' values is
@@ -142,9 +179,12 @@ class Ejection:
         with lock:
             losing = [b for b in self.comp if b not in state.by_bid and inst.by_bid[b]]
         losing.sort(key=lambda b: -max(inst.candidates[c].margin for c in inst.by_bid[b]))
-        for b in losing:
+        for k, b in enumerate(losing):
             if time.monotonic() >= deadline or self.stop.is_set():
                 return
+            if POLISH_EVERY and k and k % POLISH_EVERY == 0:
+                self.shift(deadline, lock)
+                self.fill(deadline, lock)
             with lock:
                 self._try_bid(b, deadline)
             # Python's lock is not fair: let a window thread waiting for it take it

@@ -202,6 +202,7 @@ def solve(instance: Instance, params: SolveParams,
     bound_total = 0
     lns_rounds = lns_improved = window_rounds = window_improved = cut_bounded = 0
     ejected = ejection_gain = windows_forked = filled = fill_gain = 0
+    shifted = shift_gain = 0
     lp_stats: dict[str, object] = {}
     remaining_work = sum(sizes)
     for comp, size in zip(comps, sizes, strict=True):
@@ -270,6 +271,8 @@ def solve(instance: Instance, params: SolveParams,
         ejection_gain += ejection.gain
         filled += ejection.filled
         fill_gain += ejection.fill_gain
+        shifted += ejection.shifted
+        shift_gain += ejection.shift_gain
         search.run(comp_deadline)
         lns_rounds += search.rounds
         lns_improved += search.improved
@@ -285,7 +288,8 @@ def solve(instance: Instance, params: SolveParams,
         "window_improvements": window_improved, "windows_forked": windows_forked,
         "ejection_moves": ejected,
         "ejection_gain_micros": ejection_gain, "fill_moves": filled,
-        "fill_gain_micros": fill_gain, **lp_stats,
+        "fill_gain_micros": fill_gain, "shift_moves": shifted,
+        "shift_gain_micros": shift_gain, **lp_stats,
         "searched_components": sum(size > WHOLE_MODEL_CANDIDATES for size in sizes),
         "cut_bounded_components": cut_bounded,
         "solve_seconds": round(time.monotonic() - started, 3),

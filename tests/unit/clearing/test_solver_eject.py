@@ -105,6 +105,38 @@ def test_fill_takes_back_room_freed_and_keeps_the_allocation_valid() -> None:
     assert repair(instance, final)[0] == final
 
 
+def test_shift_moves_an_accepted_bid_to_cheaper_hours() -> None:
+    # GPUs at $1 in slot 0 and $3 in slot 1; the job ($10 for 2 GPUs, one slot, either)
+    # placed in slot 1 earns $4, moved to slot 0 $8
+    instance = prepare(book(pools=[pool("p")],
+                            asks=[ask("cheap", "p", 4, "1", end=1),
+                                  ask("dear", "p", 4, "3", start=1, end=2)],
+                            bids=[bid("job", "u", alternative("10", leg(2), latest_end=2))],
+                            slots=2))
+    late = next(c for c in instance.by_bid[0] if instance.candidates[c].start == 1)
+    state = State(instance, [late])
+    assert state.surplus == 4 * MICROS
+    ejection = Ejection(instance, state, components(instance)[0])
+    ejection.shift(time.monotonic() + 10)
+    assert [instance.candidates[c].start for c in state.chosen] == [0]
+    assert state.surplus == 8 * MICROS
+    assert ejection.shifted == 1 and ejection.shift_gain == 4 * MICROS
+
+
+def test_shift_never_lowers_surplus_and_keeps_the_allocation_valid() -> None:
+    instance = prepare(read_book(generate_market(300, 3, slots=72)))
+    chosen, _ = repair(instance, greedy(instance))
+    state = State(instance, chosen)
+    start = state.surplus
+    ejection = Ejection(instance, state, components(instance)[0])
+    ejection.shift(time.monotonic() + 10)
+    final = sorted(state.chosen)
+    assert ejection.shifted > 0 and state.surplus - start == ejection.shift_gain > 0
+    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
+    assert len({instance.candidates[c].bid for c in final}) == len(final)
+    assert repair(instance, final)[0] == final
+
+
 def _windows_book() -> tuple[Instance, State, Search]:
     """A 300-bid market from greedy, and a window search over its largest component."""
     instance = prepare(read_book(generate_market(300, 4, slots=72)))
