@@ -266,6 +266,7 @@ def solve(instance: Instance, params: SolveParams,
                 helper.close()
         windows_forked += helper is not None and not search.remote_failed
         # the room the moves left, to the losing bids that fit it as it is
+        ejection.shift(comp_deadline)
         ejection.fill(comp_deadline)
         ejected += ejection.improved
         ejection_gain += ejection.gain
