@@ -7,8 +7,10 @@ import random
 import threading
 import time
 
+import pytest
 from books import alternative, ask, bid, book, leg, pool
 
+from gpux.clearing import eject
 from gpux.clearing.eject import Ejection
 from gpux.clearing.greedy import greedy
 from gpux.clearing.helper import Helper, Inbox
@@ -134,6 +136,23 @@ def test_shift_never_lowers_surplus_and_keeps_the_allocation_valid() -> None:
     assert ejection.shifted > 0 and state.surplus - start == ejection.shift_gain > 0
     assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
     assert len({instance.candidates[c].bid for c in final}) == len(final)
+    assert repair(instance, final)[0] == final
+
+
+def test_ejection_passes_shift_and_fill_between_bids(monkeypatch: pytest.MonkeyPatch) -> None:
+    # after the first 5 losing bids and every 5 more (300 and 150 in the solver)
+    monkeypatch.setattr(eject, "POLISH_FIRST", 5)
+    monkeypatch.setattr(eject, "POLISH_EVERY", 5)
+    instance = prepare(read_book(generate_market(300, 3, slots=72)))
+    chosen, _ = repair(instance, greedy(instance))
+    state = State(instance, chosen)
+    start = state.surplus
+    ejection = Ejection(instance, state, components(instance)[0])
+    ejection.run(time.monotonic() + 3.0)
+    final = sorted(state.chosen)
+    assert ejection.shifted > 0
+    assert state.surplus - start == ejection.gain + ejection.shift_gain + ejection.fill_gain
+    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
     assert repair(instance, final)[0] == final
 
 
