@@ -52,10 +52,12 @@ RELATIVE_GAP = Decimal("0.0001")
 PRICING_SECONDS_PER_BID = 5e-4
 MIN_PRICING_SECONDS = 1.0
 # Seconds kept back from the time limit for assembling and checking the result (the
-# command line also takes off what reading the book took): measured 1.4 s at 10,000 bids
-# and 5 s at 50,000.
-HEADROOM_SECONDS = 1.0
-HEADROOM_PER_BID = 1.2e-4
+# command line also takes off what reading the book took). Both are Python over the book, as
+# preparing it is, so the headroom follows preparing's time on the machine at hand:
+# measured (session 9) 0.47 s after 1.83 s of preparing at 10,000 bids and 2.7 s after
+# 14.9 s at 50,000; a fixed 1 s + 0.12 ms per bid kept 2.2 s there, 1.7 s of it unused.
+HEADROOM_SECONDS = 0.5
+HEADROOM_PER_PREPARE = 0.4
 HEADROOM_MAX_SHARE = 0.1
 # The relaxation bound's set-up (its placement search over every bid) costs about this
 # share of preparing the instance, whatever its time limit (measured: 2.4 s against 3.7 s
@@ -70,9 +72,11 @@ MIN_BOUND_SECONDS = 0.5
 PREPARE_SHARE = 0.4
 
 
-def headroom(time_limit: float, bids: int) -> float:
-    """Seconds of the time limit kept for the work before and after the clearing steps."""
-    return min(HEADROOM_SECONDS + HEADROOM_PER_BID * bids, HEADROOM_MAX_SHARE * time_limit)
+def headroom(time_limit: float, prepare_seconds: float) -> float:
+    """Seconds of the time limit kept for assembling and checking the result, once
+    preparing the instance took `prepare_seconds`."""
+    return min(HEADROOM_SECONDS + HEADROOM_PER_PREPARE * prepare_seconds,
+               HEADROOM_MAX_SHARE * time_limit)
 
 
 class CheckFailed(AssertionError):
@@ -146,11 +150,14 @@ def clear(book: Book, params: SolveParams | None = None) -> Result:
     # The time limit covers the whole clearing: what preparing left (less the headroom for
     # assembling and checking the result) is shared out, and pricing and the bound get
     # whatever solving leaves of their shares.
-    deadline = started + params.time_limit - headroom(params.time_limit, len(book.bids))
     with _collector_off():
-        instance = prepare(book, deadline=started + (deadline - started) * PREPARE_SHARE)
+        instance = prepare(book, deadline=started + PREPARE_SHARE * (1 - HEADROOM_MAX_SHARE)
+                           * params.time_limit)
+    kept = headroom(params.time_limit, time.monotonic() - started)
+    instance.stats["headroom_seconds"] = round(kept, 6)
     with _collector_paused():
-        return _clear_prepared(book, instance, params, started, deadline)
+        return _clear_prepared(book, instance, params, started,
+                               started + params.time_limit - kept)
 
 
 _collector_lock = threading.Lock()

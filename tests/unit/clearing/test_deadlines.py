@@ -98,6 +98,7 @@ def test_a_solve_starting_from_lagrangian_prices_takes_the_bounds_share_beyond_i
     # and the bound's set-up leave, more than its own share.
     b = market(150)
     limits, recording = solve_limits()
+    left = []
     for guided in (False, True):
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(auction_module, "solve", recording)
@@ -105,10 +106,10 @@ def test_a_solve_starting_from_lagrangian_prices_takes_the_bounds_share_beyond_i
             patch.setattr(auction_module, "_incomplete", lambda instance: True)
             result = clear(b, SolveParams(time_limit=6.0, workers=1, seed=0))
         assert check_result(b, result_to_doc(result)) == []
-    left = 6.0 - auction_module.headroom(6.0, len(b.bids))
+        left.append(6.0 - float(result.stats["headroom_seconds"]))
     plain, guided_limit = limits
-    assert plain <= auction_module.SOLVE_SHARE * left
-    assert guided_limit > auction_module.SOLVE_SHARE * left
+    assert plain <= auction_module.SOLVE_SHARE * left[0]
+    assert guided_limit > auction_module.SOLVE_SHARE * left[1]
 
 
 def test_where_the_solver_proves_the_bound_pricing_keeps_only_what_it_needs() -> None:
@@ -118,7 +119,7 @@ def test_where_the_solver_proves_the_bound_pricing_keeps_only_what_it_needs() ->
         patch.setattr(auction_module, "solve", recording)
         result = clear(b, SolveParams(time_limit=20.0, workers=2, seed=0))
     assert check_result(b, result_to_doc(result)) == []
-    left = 20.0 - auction_module.headroom(20.0, len(b.bids))
+    left = 20.0 - float(result.stats["headroom_seconds"])
     need = max(auction_module.MIN_PRICING_SECONDS,
                auction_module.PRICING_SECONDS_PER_BID * len(b.bids))
     # the solve had all but pricing's need (preparing took a little of `left` too)
@@ -137,7 +138,7 @@ def test_with_a_helper_beside_the_solve_the_solve_keeps_all_but_pricings_share()
         patch.setattr(auction_module, "_incomplete", lambda instance: True)
         result = clear(b, SolveParams(time_limit=6.0, workers=2, seed=0))
     assert check_result(b, result_to_doc(result)) == []
-    left = 6.0 - auction_module.headroom(6.0, len(b.bids))
+    left = 6.0 - float(result.stats["headroom_seconds"])
     most = (1 - auction_module.PRICING_SHARE) * left
     # preparing the instance took a little of `left`
     assert most - 1.0 < limits[0] <= most
