@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -128,27 +129,23 @@ class Ejection:
         with guard:
             losing = [b for b in self.comp if b not in state.by_bid and inst.by_bid[b]]
         losing.sort(key=lambda b: -self.bid_density(b))
-        for first in range(0, len(losing), FILL_CHUNK):
-            if time.monotonic() >= deadline or self.stop.is_set():
-                return
-            with guard:
-                ledger = ledger_of(state, self.tables)
-                for b in losing[first:first + FILL_CHUNK]:
-                    if b in state.by_bid:
-                        continue
-                    best = ledger.best_of_bid(b)
-                    if best is None:
-                        continue
-                    before, size = state.surplus, len(state.chosen)
-                    if not state.try_move([], [best]):
-                        continue
-                    self.filled += 1
-                    self.fill_gain += state.surplus - before
-                    if len(state.chosen) == size + 1:
-                        ledger.add(best)
-                    else:  # the repair dropped placements
-                        ledger = ledger_of(state, self.tables)
-            time.sleep(YIELD_SECONDS)
+        for chunk in self._chunks(losing, deadline, guard):
+            ledger = ledger_of(state, self.tables)
+            for b in chunk:
+                if b in state.by_bid:
+                    continue
+                best = ledger.best_of_bid(b)
+                if best is None:
+                    continue
+                before, size = state.surplus, len(state.chosen)
+                if not state.try_move([], [best]):
+                    continue
+                self.filled += 1
+                self.fill_gain += state.surplus - before
+                if len(state.chosen) == size + 1:
+                    ledger.add(best)
+                else:  # the repair dropped placements
+                    ledger = ledger_of(state, self.tables)
 
     def shift(self, deadline: float, lock: threading.Lock | None = None) -> None:
         """Move each accepted bid to its best placement given the rest (often cheaper
@@ -158,30 +155,37 @@ class Ejection:
         guard = lock if lock is not None else threading.Lock()
         with guard:
             accepted = sorted(state.by_bid, key=self.bid_density)
-        for first in range(0, len(accepted), FILL_CHUNK):
+        for chunk in self._chunks(accepted, deadline, guard):
+            ledger = ledger_of(state, self.tables)
+            for b in chunk:
+                c = state.by_bid.get(b)
+                if c is None:
+                    continue
+                ledger.add(c, -1)
+                best = ledger.best_of_bid(b)
+                if best is None or best == c:
+                    ledger.add(c)
+                    continue
+                before, size = state.surplus, len(state.chosen)
+                if not state.try_move([c], [best]):
+                    ledger.add(c)
+                    continue
+                self.shifted += 1
+                self.shift_gain += state.surplus - before
+                if len(state.chosen) == size:
+                    ledger.add(best)
+                else:  # the repair dropped placements
+                    ledger = ledger_of(state, self.tables)
+
+    def _chunks(self, bids: list[int], deadline: float, guard: threading.Lock
+                ) -> Iterator[list[int]]:
+        """`bids` in chunks of `FILL_CHUNK`, each handed out with `guard` held, until
+        `deadline` or a stop; a pause after each lets a window thread take the lock."""
+        for first in range(0, len(bids), FILL_CHUNK):
             if time.monotonic() >= deadline or self.stop.is_set():
                 return
             with guard:
-                ledger = ledger_of(state, self.tables)
-                for b in accepted[first:first + FILL_CHUNK]:
-                    c = state.by_bid.get(b)
-                    if c is None:
-                        continue
-                    ledger.add(c, -1)
-                    best = ledger.best_of_bid(b)
-                    if best is None or best == c:
-                        ledger.add(c)
-                        continue
-                    before, size = state.surplus, len(state.chosen)
-                    if not state.try_move([c], [best]):
-                        ledger.add(c)
-                        continue
-                    self.shifted += 1
-                    self.shift_gain += state.surplus - before
-                    if len(state.chosen) == size:
-                        ledger.add(best)
-                    else:  # the repair dropped placements
-                        ledger = ledger_of(state, self.tables)
+                yield bids[first:first + FILL_CHUNK]
             time.sleep(YIELD_SECONDS)
 
     def _pass(self, deadline: float, lock: threading.Lock) -> None:

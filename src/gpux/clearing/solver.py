@@ -265,7 +265,7 @@ def solve(instance: Instance, params: SolveParams,
             if helper is not None:
                 helper.close()
         windows_forked += helper is not None and not search.remote_failed
-        # the room the moves left, to the losing bids that fit it as it is
+        # a last shift of every accepted bid, then the room left to the losing bids
         ejection.shift(comp_deadline)
         ejection.fill(comp_deadline)
         ejected += ejection.improved
