@@ -6,9 +6,10 @@ Runs of the same code on market-10000 at 30 s vary by about +-5 k on a 2-core ma
 the machine's speed drifts between sessions (2x seen), so a change is judged by pairs run
 one right after the other: `gpux clear` of `src/` at OLD_COMMIT (extracted with `git
 archive` into a scratch folder and put first on `PYTHONPATH`), then of the working tree.
-Each run's result is checked with `gpux check` (of the working tree). Prints, per pair,
-both surpluses, their difference, wall seconds and the search's counts (window rounds,
-ejection moves), then the mean difference.
+Each run's result is checked with `gpux check` (of the working tree). Prints the machine's
+speed (a pure-Python loop) before and after, and, per pair, both surpluses, their
+difference, wall seconds and the search's counts (window rounds, ejection moves), then the
+mean difference.
 """
 
 from __future__ import annotations
@@ -54,6 +55,17 @@ def clear(src: Path, book: Path, limit: float, workers: int, out: Path
     return Decimal(str(doc["surplus"])), wall, doc["stats"]
 
 
+def machine_speed() -> float:
+    """Seconds a pure-Python loop of 10 M additions takes here now, in a function: 0.32-0.39
+    s on a quick machine (session 9; the notes' 0.70-1.15 s are the same loop at a module's
+    top level, slower). The machine's speed drifts within a session: 1.6x seen."""
+    began = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - began
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.pairs", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -64,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
     diffs: list[Decimal] = []
+    print(f"machine: 10 M additions in {machine_speed():.2f} s", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         old_src = extract(args.old, Path(scratch))
         new_src = ROOT / "src"
@@ -83,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
     mean = sum(diffs, Decimal(0)) / len(diffs) if diffs else Decimal(0)
     print(f"mean new - old: {mean:+,.2f} over {len(diffs)} pairs")
+    print(f"machine: 10 M additions in {machine_speed():.2f} s")
     return 0
 
 
