@@ -31,6 +31,22 @@ from gpux.marketgen.market import generate_market
 MICROS = 1_000_000
 
 
+def _greedy_market(seed: int) -> tuple[Instance, list[int]]:
+    """A 300-bid market over 72 slots and greedy's allocation of it, repaired."""
+    instance = prepare(read_book(generate_market(300, seed, slots=72)))
+    chosen, _ = repair(instance, greedy(instance))
+    return instance, chosen
+
+
+def _assert_valid(instance: Instance, state: State) -> None:
+    """The state's surplus is its allocation's, every pool within its capacity, no bid
+    twice, and clearing prices exist (the repair drops nothing)."""
+    final = sorted(state.chosen)
+    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
+    assert len({instance.candidates[c].bid for c in final}) == len(final)
+    assert repair(instance, final)[0] == final
+
+
 def _big_job_book(big_value: str) -> object:
     """Ten GPUs at $1 per hour for 4 hours; four 2-GPU jobs at $28 (margin $20 each, $2.50
     per GPU-hour) and one 10-GPU job at `big_value` for all 4 hours."""
@@ -66,17 +82,14 @@ def test_an_ejection_that_would_lose_surplus_is_not_kept() -> None:
 
 
 def test_ejections_never_lower_surplus_and_keep_the_allocation_priceable() -> None:
-    instance = prepare(read_book(generate_market(300, 3, slots=72)))
-    chosen, _ = repair(instance, greedy(instance))
+    instance, chosen = _greedy_market(3)
     state = State(instance, chosen)
     start = state.surplus
     ejection = Ejection(instance, state, components(instance)[0])
     ejection.run(time.monotonic() + 3.0)
-    final = sorted(state.chosen)
     assert ejection.tried > 0
     assert state.surplus >= start
-    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
-    assert repair(instance, final)[0] == final
+    _assert_valid(instance, state)
 
 
 def test_fill_gives_the_room_left_to_the_losing_bids_that_fit_it_best_first() -> None:
@@ -92,19 +105,15 @@ def test_fill_gives_the_room_left_to_the_losing_bids_that_fit_it_best_first() ->
 
 
 def test_fill_takes_back_room_freed_and_keeps_the_allocation_valid() -> None:
-    instance = prepare(read_book(generate_market(300, 3, slots=72)))
-    chosen, _ = repair(instance, greedy(instance))
+    instance, chosen = _greedy_market(3)
     # every third accepted placement taken out: room that some losing bid can use
     state = State(instance, chosen[::3] + chosen[1::3])
     state.repair()
     start = state.surplus
     ejection = Ejection(instance, state, components(instance)[0])
     ejection.fill(time.monotonic() + 10)
-    final = sorted(state.chosen)
     assert ejection.filled > 0 and state.surplus - start == ejection.fill_gain > 0
-    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
-    assert len({instance.candidates[c].bid for c in final}) == len(final)
-    assert repair(instance, final)[0] == final
+    _assert_valid(instance, state)
 
 
 def test_shift_moves_an_accepted_bid_to_cheaper_hours() -> None:
@@ -126,40 +135,32 @@ def test_shift_moves_an_accepted_bid_to_cheaper_hours() -> None:
 
 
 def test_shift_never_lowers_surplus_and_keeps_the_allocation_valid() -> None:
-    instance = prepare(read_book(generate_market(300, 3, slots=72)))
-    chosen, _ = repair(instance, greedy(instance))
+    instance, chosen = _greedy_market(3)
     state = State(instance, chosen)
     start = state.surplus
     ejection = Ejection(instance, state, components(instance)[0])
     ejection.shift(time.monotonic() + 10)
-    final = sorted(state.chosen)
     assert ejection.shifted > 0 and state.surplus - start == ejection.shift_gain > 0
-    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
-    assert len({instance.candidates[c].bid for c in final}) == len(final)
-    assert repair(instance, final)[0] == final
+    _assert_valid(instance, state)
 
 
 def test_ejection_passes_shift_and_fill_between_bids(monkeypatch: pytest.MonkeyPatch) -> None:
     # after the first 5 losing bids and every 5 more (300 and 150 in the solver)
     monkeypatch.setattr(eject, "POLISH_FIRST", 5)
     monkeypatch.setattr(eject, "POLISH_EVERY", 5)
-    instance = prepare(read_book(generate_market(300, 3, slots=72)))
-    chosen, _ = repair(instance, greedy(instance))
+    instance, chosen = _greedy_market(3)
     state = State(instance, chosen)
     start = state.surplus
     ejection = Ejection(instance, state, components(instance)[0])
     ejection.run(time.monotonic() + 3.0)
-    final = sorted(state.chosen)
     assert ejection.shifted > 0
     assert state.surplus - start == ejection.gain + ejection.shift_gain + ejection.fill_gain
-    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
-    assert repair(instance, final)[0] == final
+    _assert_valid(instance, state)
 
 
 def _windows_book() -> tuple[Instance, State, Search]:
     """A 300-bid market from greedy, and a window search over its largest component."""
-    instance = prepare(read_book(generate_market(300, 4, slots=72)))
-    chosen, _ = repair(instance, greedy(instance))
+    instance, chosen = _greedy_market(4)
     state = State(instance, chosen)
     return instance, state, Search(instance, state, components(instance)[0], workers=1, seed=2)
 
@@ -176,13 +177,9 @@ def test_windows_in_two_threads_beside_ejections_keep_the_allocation_valid() -> 
         ejection.run(deadline, lock)
 
     search.run_lp(time.monotonic() + 3.0, 600, 0.5, threads=2, first=first)
-    final = sorted(state.chosen)
     assert len(ran) == 1 and search.lp_rounds > 0
     assert state.surplus >= start
-    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
-    # every pool within its capacity, no bid twice, and clearing prices exist
-    assert len({instance.candidates[c].bid for c in final}) == len(final)
-    assert repair(instance, final)[0] == final
+    _assert_valid(instance, state)
 
 
 def test_windows_solved_in_a_forked_process_beside_ejections_keep_the_allocation_valid(
@@ -198,12 +195,9 @@ def test_windows_solved_in_a_forked_process_beside_ejections_keep_the_allocation
                       helper=helper)
     finally:
         helper.close()
-    final = sorted(state.chosen)
     assert search.lp_rounds > 0 and not search.remote_failed
     assert state.surplus >= start
-    assert state.surplus == surplus_of(instance, final, cheapest_supply(instance, final))
-    assert len({instance.candidates[c].bid for c in final}) == len(final)
-    assert repair(instance, final)[0] == final
+    _assert_valid(instance, state)
 
 
 def test_a_window_process_answers_as_the_window_solved_here() -> None:
@@ -238,10 +232,9 @@ def test_when_the_window_process_dies_the_thread_solves_the_windows_itself() -> 
         search.run_lp(time.monotonic() + 2.0, 600, 0.5, threads=2, helper=helper)
     finally:
         helper.close()
-    final = sorted(state.chosen)
     assert search.remote_failed and search.lp_rounds > 1
     assert state.surplus >= start
-    assert repair(instance, final)[0] == final
+    _assert_valid(instance, state)
 
 
 def test_a_window_process_too_slow_to_answer_is_stopped_and_not_waited_for() -> None:
