@@ -115,7 +115,8 @@ class CutRelaxation:
         """Solve (or re-solve) the LP; its candidate values, or None if not solved in time."""
         if self.h is None or time_limit <= 0.05:
             return None
-        self.h.setOptionValue("time_limit", float(time_limit))
+        # HiGHS's time limit counts its run time over every solve of this object
+        self.h.setOptionValue("time_limit", self.h.getRunTime() + float(time_limit))
         self.h.run()
         status = self.h.modelStatusToString(self.h.getModelStatus())
         if status != "Optimal":
