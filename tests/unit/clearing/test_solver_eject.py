@@ -38,6 +38,14 @@ def _greedy_market(seed: int) -> tuple[Instance, list[int]]:
     return instance, chosen
 
 
+def _greedy_ejection(seed: int) -> tuple[Instance, State, Ejection]:
+    """`_greedy_market`'s allocation as the incumbent, and ejection moves over its largest
+    component."""
+    instance, chosen = _greedy_market(seed)
+    state = State(instance, chosen)
+    return instance, state, Ejection(instance, state, components(instance)[0])
+
+
 def _assert_valid(instance: Instance, state: State) -> None:
     """The state's surplus is its allocation's, every pool within its capacity, no bid
     twice, and clearing prices exist (the repair drops nothing)."""
@@ -82,10 +90,8 @@ def test_an_ejection_that_would_lose_surplus_is_not_kept() -> None:
 
 
 def test_ejections_never_lower_surplus_and_keep_the_allocation_priceable() -> None:
-    instance, chosen = _greedy_market(3)
-    state = State(instance, chosen)
+    instance, state, ejection = _greedy_ejection(3)
     start = state.surplus
-    ejection = Ejection(instance, state, components(instance)[0])
     ejection.run(time.monotonic() + 3.0)
     assert ejection.tried > 0
     assert state.surplus >= start
@@ -135,10 +141,8 @@ def test_shift_moves_an_accepted_bid_to_cheaper_hours() -> None:
 
 
 def test_shift_never_lowers_surplus_and_keeps_the_allocation_valid() -> None:
-    instance, chosen = _greedy_market(3)
-    state = State(instance, chosen)
+    instance, state, ejection = _greedy_ejection(3)
     start = state.surplus
-    ejection = Ejection(instance, state, components(instance)[0])
     ejection.shift(time.monotonic() + 10)
     assert ejection.shifted > 0 and state.surplus - start == ejection.shift_gain > 0
     _assert_valid(instance, state)
@@ -148,10 +152,8 @@ def test_ejection_passes_shift_and_fill_between_bids(monkeypatch: pytest.MonkeyP
     # after the first 5 losing bids and every 5 more (300 and 150 in the solver)
     monkeypatch.setattr(eject, "POLISH_FIRST", 5)
     monkeypatch.setattr(eject, "POLISH_EVERY", 5)
-    instance, chosen = _greedy_market(3)
-    state = State(instance, chosen)
+    instance, state, ejection = _greedy_ejection(3)
     start = state.surplus
-    ejection = Ejection(instance, state, components(instance)[0])
     ejection.run(time.monotonic() + 3.0)
     assert ejection.shifted > 0
     assert state.surplus - start == ejection.gain + ejection.shift_gain + ejection.fill_gain
