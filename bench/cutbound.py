@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             h.setOptionValue(option, value)
         h.run()
         print(f"branch and bound: {h.modelStatusToString(h.getModelStatus())}, dual bound "
-              f"{h.getInfo().mip_dual_bound:,.2f} USD after {args.mip:.0f} s more")
+              f"{h.getInfo().mip_dual_bound:,.2f} USD (limit {args.mip:.0f} s)")
     return 0
 
 
