@@ -304,10 +304,10 @@ def solve(instance: Instance, params: SolveParams,
 def _lp_start(instance: Instance, state: State, comp: list[int], deadline: float,
               stats: dict[str, object], relaxed: CutRelaxation,
               lock: threading.Lock, beside: threading.Thread | None) -> LpGuide | None:
-    """Solve the component's LP relaxation and tighten it by cuts (`relaxed` keeps the
-    bound), then move to its rounding and to HiGHS's MIP over the candidates the LP uses
-    (RENS), whenever they are better (`lock` held while the incumbent is read or changed:
-    ejection moves may run beside)."""
+    """Solve the component's LP relaxation and move to its rounding, tighten the LP by cuts
+    (`relaxed` keeps the bound), then move to HiGHS's MIP over the candidates the LP used
+    (RENS); each move only if it is better (`lock` held while the incumbent is read or
+    changed: ejection moves may run beside)."""
     share = deadline - time.monotonic()
     guide = relaxed.solve(share * LP_SHARE - (time.monotonic() - relaxed.started))
     if guide is None:
